@@ -1,6 +1,7 @@
 package io.bittensor.crypto;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
@@ -197,13 +198,13 @@ public final class KeyFiles {
     }
 
     private static String readSmall(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw bad(file, "is a directory");
+        }
         byte[] bytes;
-        try {
-            if (Files.size(file) > MAX_FILE_BYTES) {
-                throw bad(file, "is " + Files.size(file) + " bytes; a key file is under "
-                        + MAX_FILE_BYTES);
-            }
-            bytes = Files.readAllBytes(file);
+        // Read at most one byte past the limit: a huge (or endless) file is never slurped.
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_FILE_BYTES + 1);
         } catch (NoSuchFileException e) {
             NoSuchFileException clear = new NoSuchFileException(file.toString(), null,
                     "key file does not exist");
@@ -211,6 +212,11 @@ public final class KeyFiles {
             throw clear;
         } catch (AccessDeniedException e) {
             throw new IOException("key file " + file + ": cannot be read (permission denied)", e);
+        } catch (IOException e) {
+            throw new IOException("key file " + file + ": cannot be read (" + e + ")", e);
+        }
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw bad(file, "is over " + MAX_FILE_BYTES + " bytes; not a key file");
         }
         try {
             return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();

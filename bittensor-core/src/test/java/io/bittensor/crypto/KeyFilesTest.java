@@ -83,6 +83,14 @@ class KeyFilesTest {
     }
 
     @Test
+    void directoryInsteadOfFileSaysSo() throws IOException {
+        Path file = Files.createDirectory(dir.resolve("neuron.key"));
+        IOException e = assertThrows(IOException.class, () -> KeyFiles.load(file));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("directory"), e.getMessage());
+    }
+
+    @Test
     void unreadableFileSaysSo() throws IOException {
         Path file = dir.resolve("neuron.key");
         KeyFiles.save(Keypair.generate(), file);
