@@ -30,11 +30,16 @@ class KeyFilesTest {
         }
     }
 
+    private static Keypair savedKey(Path file) throws IOException {
+        Keypair kp = Keypair.generate();
+        KeyFiles.save(kp, file);
+        return kp;
+    }
+
     @Test
     void roundTripOwnerOnlyNoLeftovers() throws IOException {
         Path file = dir.resolve("neuron.key");
-        Keypair kp = Keypair.generate();
-        KeyFiles.save(kp, file);
+        Keypair kp = savedKey(file);
         Keypair back = KeyFiles.load(file);
         assertEquals(kp.publicKeyHex(), back.publicKeyHex());
         assertEquals(HexFormat.of().formatHex(kp.seed()), HexFormat.of().formatHex(back.seed()));
@@ -107,8 +112,7 @@ class KeyFilesTest {
     @Test
     void corruptFilesGiveClearErrors() throws IOException {
         Path file = dir.resolve("neuron.key");
-        Keypair kp = Keypair.generate();
-        KeyFiles.save(kp, file);
+        Keypair kp = savedKey(file);
         String good = Files.readString(file);
         String seedHex = HexFormat.of().formatHex(kp.seed());
         String otherKey = Keypair.generate().publicKeyHex();
@@ -140,8 +144,7 @@ class KeyFilesTest {
     @Test
     void fileIsReadableTextWithCommentsAllowed() throws IOException {
         Path file = dir.resolve("neuron.key");
-        Keypair kp = Keypair.generate();
-        KeyFiles.save(kp, file);
+        Keypair kp = savedKey(file);
         String text = Files.readString(file, StandardCharsets.UTF_8);
         assertTrue(text.contains("public_key=" + kp.publicKeyHex()));
         Files.writeString(file, "# mine\n\n" + text.replace("\n", "\r\n"));
