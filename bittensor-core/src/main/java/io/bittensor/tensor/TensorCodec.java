@@ -1,0 +1,398 @@
+package io.bittensor.tensor;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.Tensor;
+import io.bittensor.tensor.TensorDecodeException.Reason;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * {@link INDArray} &lt;-&gt; wire {@link Tensor}, byte-compatible with the original Python peer
+ * (docs/serialization.md): {@code buffer} = the elements in row-major order, each little-endian;
+ * {@code shape} explicit; {@code version} "0.0.0".
+ *
+ * <p>Bytes move in bulk: encode wraps the ND4J buffer in a {@link ByteString} without copying it,
+ * decode copies the {@code ByteString} straight into a fresh ND4J buffer. No per-element loops.
+ *
+ * <p><b>Ownership.</b> A {@code ByteString} must never change, and ND4J frees native memory when
+ * its array becomes unreachable. So the wrapped buffer always belongs to an array nobody else can
+ * write: {@link #encode} copies the caller's array once (natively) into an array the codec owns;
+ * {@link #encodeTransfer} takes the caller's array itself, and the caller promises not to modify or
+ * close it afterwards. Either way the array is kept reachable for as long as the {@code ByteString}
+ * (or any slice of it) is, and released to ND4J after that.
+ *
+ * <p>Decoding validates the header against {@link TensorLimits} before allocating anything, and
+ * throws {@link TensorDecodeException} on anything it cannot honour. Instances are immutable and
+ * thread-safe.
+ */
+public final class TensorCodec {
+
+    /** The {@code version} string every tensor carries, as the original writes it. */
+    public static final String WIRE_VERSION = "0.0.0";
+
+    private static final boolean NATIVE_LITTLE_ENDIAN =
+            ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
+    /**
+     * Keeps an encoded array alive while the direct buffer wrapping its memory is reachable. The
+     * wrapper's slices (what {@code ByteString} actually holds) reference their parent buffer, so
+     * the parent becoming unreachable means no slice is left either.
+     */
+    private static final Cleaner KEEP_ALIVE = Cleaner.create();
+
+    private static final TensorCodec DEFAULTS = new TensorCodec(TensorLimits.DEFAULT);
+
+    private final TensorLimits limits;
+
+    public TensorCodec(TensorLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    /** A codec with {@link TensorLimits#DEFAULT}. */
+    public static TensorCodec defaults() {
+        return DEFAULTS;
+    }
+
+    public TensorLimits limits() {
+        return limits;
+    }
+
+    // ------------------------------------------------------------------------------------ encode
+
+    /** {@link #encode(INDArray, Modality, boolean)} with {@code requires_grad} false. */
+    public Tensor encode(INDArray array, Modality modality) {
+        return encode(array, modality, false);
+    }
+
+    /**
+     * Encodes {@code array} for the wire. The caller keeps full ownership of {@code array}: the
+     * codec copies it once (native copy) and the tensor never sees later changes to it.
+     *
+     * <p>IMAGE is sent as FLOAT32 and TEXT as INT64 (the array is cast if needed); TEXT always has
+     * {@code requires_grad} false. TENSOR takes FLOAT, DOUBLE, INT or LONG arrays.
+     *
+     * @throws IllegalArgumentException for a dtype the wire cannot carry (TENSOR modality), an
+     *                                  unrecognized modality, or more than 2 GiB of data
+     */
+    public Tensor encode(INDArray array, Modality modality, boolean requiresGrad) {
+        return encode(array, modality, requiresGrad, false);
+    }
+
+    /**
+     * Like {@link #encode(INDArray, Modality, boolean)} but hands {@code array} over to the tensor:
+     * when it is already C-ordered, offset-free, of the wire dtype and not in a workspace, its
+     * memory is wrapped without any copy. The caller must not modify or close {@code array} (or any
+     * view sharing its buffer) afterwards; reading it is fine. Use it for arrays made only to be
+     * sent, such as a model's output.
+     */
+    public Tensor encodeTransfer(INDArray array, Modality modality, boolean requiresGrad) {
+        return encode(array, modality, requiresGrad, true);
+    }
+
+    private Tensor encode(INDArray array, Modality modality, boolean requiresGrad, boolean transfer) {
+        Objects.requireNonNull(array, "array");
+        Objects.requireNonNull(modality, "modality");
+        DataType wireType = wireTypeFor(array.dataType(), modality);
+        WireType wt = WireType.of(wireType);
+        long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
+        if (byteLength > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor of " + array.length() + " " + wireType
+                    + " elements is " + byteLength + " bytes; a protobuf message holds < 2 GiB");
+        }
+
+        Tensor.Builder out = Tensor.newBuilder()
+                .setVersion(WIRE_VERSION)
+                .setDtype(wt.wire)
+                .setModality(modality)
+                .setRequiresGrad(requiresGrad && modality != Modality.TEXT);
+        for (long d : array.shape()) {
+            out.addShape(d);
+        }
+        if (byteLength == 0) {
+            return out.build();
+        }
+
+        INDArray owned = array;
+        boolean ours = transfer && !array.isAttached();
+        // Scoped out of workspaces: a workspace recycles its memory whatever refers to it.
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (owned.dataType() != wireType) {
+                owned = owned.castTo(wireType);
+                ours = true;
+            }
+            ByteBuffer bytes = ours ? exactBytes(owned, byteLength) : null;
+            if (bytes == null) {
+                owned = owned.dup('c'); // fresh, C-ordered, offset-free, ours alone
+                bytes = exactBytes(owned, byteLength);
+                if (bytes == null) {
+                    throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
+                }
+            }
+            return out.setBuffer(wrap(owned, bytes)).build();
+        }
+    }
+
+    private static DataType wireTypeFor(DataType type, Modality modality) {
+        switch (modality) {
+            case IMAGE:
+                return DataType.FLOAT;
+            case TEXT:
+                return DataType.LONG;
+            case TENSOR:
+                if (WireType.of(type) == null) {
+                    throw new IllegalArgumentException("dtype " + type
+                            + " cannot go on the wire; use FLOAT, DOUBLE, INT or LONG");
+                }
+                return type;
+            default:
+                throw new IllegalArgumentException("unrecognized modality " + modality);
+        }
+    }
+
+    /**
+     * The array's whole memory as a buffer, or null when the array is not exactly its buffer laid
+     * out in C order (asNio spans the whole buffer and ignores a view's offset and strides).
+     */
+    private static ByteBuffer exactBytes(INDArray array, long byteLength) {
+        if (array.ordering() != 'c' || array.offset() != 0
+                || !Arrays.equals(array.stride(), cStrides(array.shape()))) {
+            return null;
+        }
+        ByteBuffer nio = array.data().asNio();
+        return nio.capacity() == byteLength ? nio : null;
+    }
+
+    private static long[] cStrides(long[] shape) {
+        long[] strides = new long[shape.length];
+        long s = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            strides[i] = s;
+            s *= shape[i];
+        }
+        return strides;
+    }
+
+    private static ByteString wrap(INDArray owner, ByteBuffer nativeBytes) {
+        if (!NATIVE_LITTLE_ENDIAN) {
+            // Big-endian host: one swapping copy into JVM-owned memory, which needs no keep-alive.
+            ByteBuffer le = ByteBuffer.allocateDirect(nativeBytes.capacity());
+            copyElements(nativeBytes, ByteOrder.nativeOrder(), le, ByteOrder.LITTLE_ENDIAN,
+                    WireType.of(owner.dataType()).elementSize);
+            return UnsafeByteOperations.unsafeWrap(le);
+        }
+        KEEP_ALIVE.register(nativeBytes, new Holder(owner));
+        return UnsafeByteOperations.unsafeWrap(nativeBytes);
+    }
+
+    /** Strong reference to an array; must not reference the buffer it guards. */
+    private static final class Holder implements Runnable {
+        @SuppressWarnings("unused")
+        private INDArray array;
+
+        Holder(INDArray array) {
+            this.array = array;
+        }
+
+        @Override
+        public void run() {
+            array = null;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ decode
+
+    /** What a valid tensor holds, read without allocating anything sized by it. */
+    public record Header(DataType dataType, Modality modality, long[] shape, long elementCount) {
+        public Header {
+            shape = shape.clone();
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+    }
+
+    /**
+     * Checks {@code tensor}'s dtype, modality, shape and buffer length against this codec's
+     * limits without allocating anything sized by the tensor.
+     *
+     * @throws TensorDecodeException naming what is wrong
+     */
+    public Header inspect(Tensor tensor) {
+        Objects.requireNonNull(tensor, "tensor");
+        WireType wt = WireType.ofWire(tensor.getDtypeValue());
+        if (wt == null) {
+            throw new TensorDecodeException(Reason.UNKNOWN_DTYPE, "dtype " + tensor.getDtype()
+                    + " (" + tensor.getDtypeValue() + ") is not FLOAT32, FLOAT64, INT32 or INT64");
+        }
+        Modality modality = Modality.forNumber(tensor.getModalityValue());
+        if (modality == null) {
+            throw new TensorDecodeException(Reason.UNKNOWN_MODALITY,
+                    "modality " + tensor.getModalityValue() + " is not TENSOR, IMAGE or TEXT");
+        }
+        if (modality == Modality.IMAGE && wt.type != DataType.FLOAT) {
+            throw new TensorDecodeException(Reason.UNKNOWN_DTYPE,
+                    "IMAGE tensors are FLOAT32 on the wire, got " + wt.wire);
+        }
+        int rank = tensor.getShapeCount();
+        if (rank > limits.maxRank()) {
+            throw new TensorDecodeException(Reason.BAD_SHAPE,
+                    "rank " + rank + " exceeds the limit " + limits.maxRank());
+        }
+        long[] shape = new long[rank];
+        long elements = 1;
+        for (int i = 0; i < rank; i++) {
+            long d = tensor.getShape(i);
+            if (d < 0) {
+                throw new TensorDecodeException(Reason.BAD_SHAPE,
+                        "dimension " + i + " is negative: " + d);
+            }
+            if (d > limits.maxElements()) {
+                throw new TensorDecodeException(Reason.TOO_LARGE, "dimension " + i + " is " + d
+                        + ", above the limit of " + limits.maxElements() + " elements");
+            }
+            shape[i] = d;
+        }
+        for (long d : shape) {
+            try {
+                elements = Math.multiplyExact(elements, d);
+            } catch (ArithmeticException overflow) {
+                throw new TensorDecodeException(Reason.TOO_LARGE,
+                        "shape " + Arrays.toString(shape) + " has more than 2^63 elements");
+            }
+        }
+        if (elements > limits.maxElements()) {
+            throw new TensorDecodeException(Reason.TOO_LARGE, "shape " + Arrays.toString(shape)
+                    + " has " + elements + " elements, above the limit of " + limits.maxElements());
+        }
+        long expected = elements * wt.elementSize; // <= maxElements * 8: fits, shape was bounded
+        int actual = tensor.getBuffer().size();
+        if (actual != expected) {
+            throw new TensorDecodeException(Reason.LENGTH_MISMATCH, "buffer is " + actual
+                    + " bytes, but shape " + Arrays.toString(shape) + " of " + wt.wire + " needs "
+                    + elements + " x " + wt.elementSize + " = " + expected);
+        }
+        return new Header(wt.type, modality, shape, elements);
+    }
+
+    /**
+     * Decodes {@code tensor} into a new C-ordered array of its dtype and shape, owned by the caller
+     * and outside any workspace. {@code requires_grad} is not part of the array; read it from the
+     * tensor.
+     *
+     * @throws TensorDecodeException if the tensor is malformed or exceeds this codec's limits
+     */
+    public INDArray decode(Tensor tensor) {
+        Header h = inspect(tensor);
+        INDArray out;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            out = Nd4j.createUninitialized(h.dataType(), h.shape, 'c');
+        }
+        copyIn(tensor.getBuffer(), out, h);
+        return out;
+    }
+
+    /**
+     * Decodes {@code tensor} into {@code target}, which must already have the tensor's dtype and
+     * shape and be a dense C-ordered array of its own buffer (such as an earlier result of
+     * {@link #decode}). Saves the allocation when the same shape arrives again and again.
+     *
+     * @return {@code target}
+     * @throws TensorDecodeException    if the tensor is malformed or exceeds this codec's limits
+     * @throws IllegalArgumentException if {@code target} does not fit the tensor
+     */
+    public INDArray decodeInto(Tensor tensor, INDArray target) {
+        Objects.requireNonNull(target, "target");
+        Header h = inspect(tensor);
+        if (target.dataType() != h.dataType() || !Arrays.equals(target.shape(), h.shape)) {
+            throw new IllegalArgumentException("target is " + target.dataType()
+                    + Arrays.toString(target.shape()) + " but the tensor is " + h.dataType()
+                    + Arrays.toString(h.shape));
+        }
+        if (h.elementCount() > 0
+                && exactBytes(target, h.elementCount() * WireType.of(h.dataType()).elementSize)
+                == null) {
+            throw new IllegalArgumentException(
+                    "target must be a dense C-ordered array of its own buffer (dup('c') it)");
+        }
+        copyIn(tensor.getBuffer(), target, h);
+        return target;
+    }
+
+    private static void copyIn(ByteString buffer, INDArray out, Header h) {
+        if (h.elementCount() == 0) {
+            return;
+        }
+        ByteBuffer dst = out.data().asNio();
+        if (NATIVE_LITTLE_ENDIAN) {
+            buffer.copyTo(dst);
+        } else {
+            copyElements(buffer.asReadOnlyByteBuffer(), ByteOrder.LITTLE_ENDIAN, dst,
+                    ByteOrder.nativeOrder(), WireType.of(h.dataType()).elementSize);
+        }
+    }
+
+    /**
+     * Copies whole elements between buffers of possibly different byte order. Typed bulk puts let
+     * the JDK do the swapping; ints and longs carry float bit patterns (NaN payloads included)
+     * unchanged.
+     */
+    static void copyElements(ByteBuffer src, ByteOrder srcOrder, ByteBuffer dst,
+                             ByteOrder dstOrder, int elementSize) {
+        ByteBuffer s = src.duplicate().order(srcOrder);
+        ByteBuffer d = dst.duplicate().order(dstOrder);
+        if (elementSize == Integer.BYTES) {
+            d.asIntBuffer().put(s.asIntBuffer());
+        } else if (elementSize == Long.BYTES) {
+            d.asLongBuffer().put(s.asLongBuffer());
+        } else {
+            throw new IllegalArgumentException("element size " + elementSize);
+        }
+    }
+
+    /** The four dtypes the wire carries. */
+    private enum WireType {
+        FLOAT32(DataType.FLOAT, io.bittensor.proto.DataType.FLOAT32, 4),
+        FLOAT64(DataType.DOUBLE, io.bittensor.proto.DataType.FLOAT64, 8),
+        INT32(DataType.INT, io.bittensor.proto.DataType.INT32, 4),
+        INT64(DataType.LONG, io.bittensor.proto.DataType.INT64, 8);
+
+        final DataType type;
+        final io.bittensor.proto.DataType wire;
+        final int elementSize;
+
+        WireType(DataType type, io.bittensor.proto.DataType wire, int elementSize) {
+            this.type = type;
+            this.wire = wire;
+            this.elementSize = elementSize;
+        }
+
+        static WireType of(DataType type) {
+            for (WireType t : values()) {
+                if (t.type == type) {
+                    return t;
+                }
+            }
+            return null;
+        }
+
+        static WireType ofWire(int number) {
+            for (WireType t : values()) {
+                if (t.wire.getNumber() == number) {
+                    return t;
+                }
+            }
+            return null;
+        }
+    }
+}
