@@ -163,22 +163,25 @@ public final class TensorCodec {
      * out in C order (asNio spans the whole buffer and ignores a view's offset and strides).
      */
     private static ByteBuffer exactBytes(INDArray array, long byteLength) {
-        if (array.ordering() != 'c' || array.offset() != 0
-                || !Arrays.equals(array.stride(), cStrides(array.shape()))) {
+        if (array.ordering() != 'c' || array.offset() != 0 || !hasCStrides(array)) {
             return null;
         }
         ByteBuffer nio = array.data().asNio();
         return nio.capacity() == byteLength ? nio : null;
     }
 
-    private static long[] cStrides(long[] shape) {
-        long[] strides = new long[shape.length];
-        long s = 1;
+    /** Strides of a dense C-ordered array; a dimension of size 1 may have any stride. */
+    private static boolean hasCStrides(INDArray array) {
+        long[] shape = array.shape();
+        long[] stride = array.stride();
+        long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
-            strides[i] = s;
-            s *= shape[i];
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
         }
-        return strides;
+        return true;
     }
 
     private static ByteString wrap(INDArray owner, ByteBuffer nativeBytes) {
