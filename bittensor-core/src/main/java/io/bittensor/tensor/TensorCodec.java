@@ -5,7 +5,7 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Tensor;
 import io.bittensor.tensor.TensorDecodeException.Reason;
-import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -20,15 +20,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * (docs/serialization.md): {@code buffer} = the elements in row-major order, each little-endian;
  * {@code shape} explicit; {@code version} "0.0.0".
  *
- * <p>Bytes move in bulk: encode wraps the ND4J buffer in a {@link ByteString} without copying it,
- * decode copies the {@code ByteString} straight into a fresh ND4J buffer. No per-element loops.
+ * <p>Bytes move in bulk, once per direction, with no per-element loops: encode copies the dense
+ * ND4J buffer into a new {@code byte[]} that the {@link ByteString} then owns (wrapped, not copied
+ * again); decode copies the {@code ByteString} straight into a fresh (or reused) ND4J buffer.
  *
- * <p><b>Ownership.</b> A {@code ByteString} must never change, and ND4J frees native memory when
- * its array becomes unreachable. So the wrapped buffer always belongs to an array nobody else can
- * write: {@link #encode} copies the caller's array once (natively) into an array the codec owns;
- * {@link #encodeTransfer} takes the caller's array itself, and the caller promises not to modify or
- * close it afterwards. Either way the array is kept reachable for as long as the {@code ByteString}
- * (or any slice of it) is, and released to ND4J after that.
+ * <p><b>Why encode copies.</b> protobuf-java 4.36 has only heap-backed {@code ByteString}s (its
+ * {@code NioByteString} is gone), so {@code UnsafeByteOperations.unsafeWrap(arr.data().asNio())}
+ * copies the native memory into a {@code byte[]} anyway. Doing that one copy ourselves keeps it
+ * visible and makes ownership simple: the tensor owns its bytes, the caller keeps its array, and
+ * later writes to the array (or ND4J freeing it) never reach a tensor already built.
  *
  * <p>Decoding validates the header against {@link TensorLimits} before allocating anything, and
  * throws {@link TensorDecodeException} on anything it cannot honour. Instances are immutable and
@@ -41,13 +41,6 @@ public final class TensorCodec {
 
     private static final boolean NATIVE_LITTLE_ENDIAN =
             ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
-
-    /**
-     * Keeps an encoded array alive while the direct buffer wrapping its memory is reachable. The
-     * wrapper's slices (what {@code ByteString} actually holds) reference their parent buffer, so
-     * the parent becoming unreachable means no slice is left either.
-     */
-    private static final Cleaner KEEP_ALIVE = Cleaner.create();
 
     private static final TensorCodec DEFAULTS = new TensorCodec(TensorLimits.DEFAULT);
 
@@ -74,37 +67,22 @@ public final class TensorCodec {
     }
 
     /**
-     * Encodes {@code array} for the wire. The caller keeps full ownership of {@code array}: the
-     * codec copies it once (native copy) and the tensor never sees later changes to it.
+     * Encodes {@code array} for the wire: any order, view or offset; the tensor gets its own copy
+     * of the elements in C order.
      *
      * <p>IMAGE is sent as FLOAT32 and TEXT as INT64 (the array is cast if needed); TEXT always has
      * {@code requires_grad} false. TENSOR takes FLOAT, DOUBLE, INT or LONG arrays.
      *
      * @throws IllegalArgumentException for a dtype the wire cannot carry (TENSOR modality), an
-     *                                  unrecognized modality, or more than 2 GiB of data
+     *                                  unrecognized modality, or 2 GiB of data or more
      */
     public Tensor encode(INDArray array, Modality modality, boolean requiresGrad) {
-        return encode(array, modality, requiresGrad, false);
-    }
-
-    /**
-     * Like {@link #encode(INDArray, Modality, boolean)} but hands {@code array} over to the tensor:
-     * when it is already C-ordered, offset-free, of the wire dtype and not in a workspace, its
-     * memory is wrapped without any copy. The caller must not modify or close {@code array} (or any
-     * view sharing its buffer) afterwards; reading it is fine. Use it for arrays made only to be
-     * sent, such as a model's output.
-     */
-    public Tensor encodeTransfer(INDArray array, Modality modality, boolean requiresGrad) {
-        return encode(array, modality, requiresGrad, true);
-    }
-
-    private Tensor encode(INDArray array, Modality modality, boolean requiresGrad, boolean transfer) {
         Objects.requireNonNull(array, "array");
         Objects.requireNonNull(modality, "modality");
         DataType wireType = wireTypeFor(array.dataType(), modality);
         WireType wt = WireType.of(wireType);
         long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
-        if (byteLength > Integer.MAX_VALUE) {
+        if (byteLength > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("tensor of " + array.length() + " " + wireType
                     + " elements is " + byteLength + " bytes; a protobuf message holds < 2 GiB");
         }
@@ -121,23 +99,33 @@ public final class TensorCodec {
             return out.build();
         }
 
-        INDArray owned = array;
-        boolean ours = transfer && !array.isAttached();
-        // Scoped out of workspaces: a workspace recycles its memory whatever refers to it.
+        INDArray dense = array;
+        // Scoped out of workspaces: temporaries must not land in (or outlive) the caller's.
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            if (owned.dataType() != wireType) {
-                owned = owned.castTo(wireType);
-                ours = true;
+            if (dense.dataType() != wireType) {
+                dense = dense.castTo(wireType);
             }
-            ByteBuffer bytes = ours ? exactBytes(owned, byteLength) : null;
-            if (bytes == null) {
-                owned = owned.dup('c'); // fresh, C-ordered, offset-free, ours alone
-                bytes = exactBytes(owned, byteLength);
-                if (bytes == null) {
+            ByteBuffer src = exactBytes(dense, byteLength);
+            if (src == null) {
+                dense = dense.dup('c'); // views, other orders: one native copy into C order
+                src = exactBytes(dense, byteLength);
+                if (src == null) {
                     throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
                 }
             }
-            return out.setBuffer(wrap(owned, bytes)).build();
+            byte[] bytes = new byte[(int) byteLength];
+            if (NATIVE_LITTLE_ENDIAN) {
+                src.get(bytes);
+            } else {
+                copyElements(src, ByteOrder.nativeOrder(), ByteBuffer.wrap(bytes),
+                        ByteOrder.LITTLE_ENDIAN, wt.elementSize);
+            }
+            // The tensor alone holds bytes: no one else can change them.
+            return out.setBuffer(UnsafeByteOperations.unsafeWrap(bytes)).build();
+        } finally {
+            // asNio() does not keep ND4J's buffer reachable; the array must outlive the copy.
+            Reference.reachabilityFence(dense);
+            Reference.reachabilityFence(array);
         }
     }
 
@@ -182,33 +170,6 @@ public final class TensorCodec {
             expected *= shape[i];
         }
         return true;
-    }
-
-    private static ByteString wrap(INDArray owner, ByteBuffer nativeBytes) {
-        if (!NATIVE_LITTLE_ENDIAN) {
-            // Big-endian host: one swapping copy into JVM-owned memory, which needs no keep-alive.
-            ByteBuffer le = ByteBuffer.allocateDirect(nativeBytes.capacity());
-            copyElements(nativeBytes, ByteOrder.nativeOrder(), le, ByteOrder.LITTLE_ENDIAN,
-                    WireType.of(owner.dataType()).elementSize);
-            return UnsafeByteOperations.unsafeWrap(le);
-        }
-        KEEP_ALIVE.register(nativeBytes, new Holder(owner));
-        return UnsafeByteOperations.unsafeWrap(nativeBytes);
-    }
-
-    /** Strong reference to an array; must not reference the buffer it guards. */
-    private static final class Holder implements Runnable {
-        @SuppressWarnings("unused")
-        private INDArray array;
-
-        Holder(INDArray array) {
-            this.array = array;
-        }
-
-        @Override
-        public void run() {
-            array = null;
-        }
     }
 
     // ------------------------------------------------------------------------------------ decode
@@ -343,6 +304,7 @@ public final class TensorCodec {
             copyElements(buffer.asReadOnlyByteBuffer(), ByteOrder.LITTLE_ENDIAN, dst,
                     ByteOrder.nativeOrder(), WireType.of(h.dataType()).elementSize);
         }
+        Reference.reachabilityFence(out); // dst does not keep ND4J's buffer reachable
     }
 
     /**
