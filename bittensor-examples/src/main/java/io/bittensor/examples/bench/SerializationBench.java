@@ -21,11 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * background load hits every row alike. Prints one table: payload GB/s (1e9 bytes/s) and time per
  * operation as the median of the rounds, the ratio to the copy, and the same for the best round.
  *
- * <pre>
- * ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests
- * ./mvnw -B -q -o -pl bittensor-examples exec:java \
- *     -Dexec.mainClass=io.bittensor.examples.bench.SerializationBench [-Dexec.args="7 300"]
- * </pre>
+ * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then run
+ * this class with the examples' runtime classpath, {@code OMP_NUM_THREADS=1} and
+ * {@code -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2}. Figures: docs/serialization.md.
  * Arguments: rounds (default 7), milliseconds per row per round (default 300).
  */
 public final class SerializationBench {
