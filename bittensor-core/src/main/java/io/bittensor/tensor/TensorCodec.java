@@ -76,6 +76,7 @@ public final class TensorCodec {
      * @throws IllegalArgumentException for a dtype the wire cannot carry (TENSOR modality), an
      *                                  unrecognized modality, or 2 GiB of data or more
      */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
     public Tensor encode(INDArray array, Modality modality, boolean requiresGrad) {
         Objects.requireNonNull(array, "array");
         Objects.requireNonNull(modality, "modality");
@@ -134,7 +135,7 @@ public final class TensorCodec {
             case IMAGE:
                 return DataType.FLOAT;
             case TEXT:
-                return DataType.LONG;
+                return DataType.INT64;
             case TENSOR:
                 if (WireType.of(type) == null) {
                     throw new IllegalArgumentException("dtype " + type
@@ -256,6 +257,7 @@ public final class TensorCodec {
      *
      * @throws TensorDecodeException if the tensor is malformed or exceeds this codec's limits
      */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
     public INDArray decode(Tensor tensor) {
         Header h = inspect(tensor);
         INDArray out;
@@ -329,8 +331,8 @@ public final class TensorCodec {
     private enum WireType {
         FLOAT32(DataType.FLOAT, io.bittensor.proto.DataType.FLOAT32, 4),
         FLOAT64(DataType.DOUBLE, io.bittensor.proto.DataType.FLOAT64, 8),
-        INT32(DataType.INT, io.bittensor.proto.DataType.INT32, 4),
-        INT64(DataType.LONG, io.bittensor.proto.DataType.INT64, 8);
+        INT32(DataType.INT32, io.bittensor.proto.DataType.INT32, 4),
+        INT64(DataType.INT64, io.bittensor.proto.DataType.INT64, 8);
 
         final DataType type;
         final io.bittensor.proto.DataType wire;
