@@ -1,0 +1,365 @@
+package io.bittensor.tensor;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.Tensor;
+import io.bittensor.tensor.TensorDecodeException.Reason;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * {@link INDArray} &lt;-&gt; wire {@link Tensor}, byte-compatible with the original Python peer
+ * (docs/serialization.md): {@code buffer} = the elements in row-major order, each little-endian;
+ * {@code shape} explicit; {@code version} "0.0.0".
+ *
+ * <p>Bytes move in bulk, once per direction, with no per-element loops: encode copies the dense
+ * ND4J buffer into a new {@code byte[]} that the {@link ByteString} then owns (wrapped, not copied
+ * again); decode copies the {@code ByteString} straight into a fresh (or reused) ND4J buffer.
+ *
+ * <p><b>Why encode copies.</b> protobuf-java 4.36 has only heap-backed {@code ByteString}s (its
+ * {@code NioByteString} is gone), so {@code UnsafeByteOperations.unsafeWrap(arr.data().asNio())}
+ * copies the native memory into a {@code byte[]} anyway. Doing that one copy ourselves keeps it
+ * visible and makes ownership simple: the tensor owns its bytes, the caller keeps its array, and
+ * later writes to the array (or ND4J freeing it) never reach a tensor already built.
+ *
+ * <p>Decoding validates the header against {@link TensorLimits} before allocating anything, and
+ * throws {@link TensorDecodeException} on anything it cannot honour. Instances are immutable and
+ * thread-safe.
+ */
+public final class TensorCodec {
+
+    /** The {@code version} string every tensor carries, as the original writes it. */
+    public static final String WIRE_VERSION = "0.0.0";
+
+    private static final boolean NATIVE_LITTLE_ENDIAN =
+            ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
+    private static final TensorCodec DEFAULTS = new TensorCodec(TensorLimits.DEFAULT);
+
+    private final TensorLimits limits;
+
+    public TensorCodec(TensorLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    /** A codec with {@link TensorLimits#DEFAULT}. */
+    public static TensorCodec defaults() {
+        return DEFAULTS;
+    }
+
+    public TensorLimits limits() {
+        return limits;
+    }
+
+    // ------------------------------------------------------------------------------------ encode
+
+    /** {@link #encode(INDArray, Modality, boolean)} with {@code requires_grad} false. */
+    public Tensor encode(INDArray array, Modality modality) {
+        return encode(array, modality, false);
+    }
+
+    /**
+     * Encodes {@code array} for the wire: any order, view or offset; the tensor gets its own copy
+     * of the elements in C order.
+     *
+     * <p>IMAGE is sent as FLOAT32 and TEXT as INT64 (the array is cast if needed); TEXT always has
+     * {@code requires_grad} false. TENSOR takes FLOAT, DOUBLE, INT or LONG arrays.
+     *
+     * @throws IllegalArgumentException for a dtype the wire cannot carry (TENSOR modality), an
+     *                                  unrecognized modality, or 2 GiB of data or more
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public Tensor encode(INDArray array, Modality modality, boolean requiresGrad) {
+        Objects.requireNonNull(array, "array");
+        Objects.requireNonNull(modality, "modality");
+        DataType wireType = wireTypeFor(array.dataType(), modality);
+        WireType wt = WireType.of(wireType);
+        long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
+        if (byteLength > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("tensor of " + array.length() + " " + wireType
+                    + " elements is " + byteLength + " bytes; a protobuf message holds < 2 GiB");
+        }
+
+        Tensor.Builder out = Tensor.newBuilder()
+                .setVersion(WIRE_VERSION)
+                .setDtype(wt.wire)
+                .setModality(modality)
+                .setRequiresGrad(requiresGrad && modality != Modality.TEXT);
+        for (long d : array.shape()) {
+            out.addShape(d);
+        }
+        if (byteLength == 0) {
+            return out.build();
+        }
+
+        INDArray dense = array;
+        // Scoped out of workspaces: temporaries must not land in (or outlive) the caller's.
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (dense.dataType() != wireType) {
+                dense = dense.castTo(wireType);
+            }
+            ByteBuffer src = exactBytes(dense, byteLength);
+            if (src == null) {
+                dense = dense.dup('c'); // views, other orders: one native copy into C order
+                src = exactBytes(dense, byteLength);
+                if (src == null) {
+                    throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
+                }
+            }
+            byte[] bytes = new byte[(int) byteLength];
+            if (NATIVE_LITTLE_ENDIAN) {
+                src.get(bytes);
+            } else {
+                copyElements(src, ByteOrder.nativeOrder(), ByteBuffer.wrap(bytes),
+                        ByteOrder.LITTLE_ENDIAN, wt.elementSize);
+            }
+            // The tensor alone holds bytes: no one else can change them.
+            return out.setBuffer(UnsafeByteOperations.unsafeWrap(bytes)).build();
+        } finally {
+            // asNio() does not keep ND4J's buffer reachable; the array must outlive the copy.
+            Reference.reachabilityFence(dense);
+            Reference.reachabilityFence(array);
+        }
+    }
+
+    private static DataType wireTypeFor(DataType type, Modality modality) {
+        switch (modality) {
+            case IMAGE:
+                return DataType.FLOAT;
+            case TEXT:
+                return DataType.INT64;
+            case TENSOR:
+                if (WireType.of(type) == null) {
+                    throw new IllegalArgumentException("dtype " + type
+                            + " cannot go on the wire; use FLOAT, DOUBLE, INT or LONG");
+                }
+                return type;
+            default:
+                throw new IllegalArgumentException("unrecognized modality " + modality);
+        }
+    }
+
+    /**
+     * The array's whole memory as a buffer, or null when the array is not exactly its buffer laid
+     * out in C order (asNio spans the whole buffer and ignores a view's offset and strides).
+     */
+    private static ByteBuffer exactBytes(INDArray array, long byteLength) {
+        if (array.ordering() != 'c' || array.offset() != 0 || !hasCStrides(array)) {
+            return null;
+        }
+        ByteBuffer nio = array.data().asNio();
+        return nio.capacity() == byteLength ? nio : null;
+    }
+
+    /** Strides of a dense C-ordered array; a dimension of size 1 may have any stride. */
+    private static boolean hasCStrides(INDArray array) {
+        long[] shape = array.shape();
+        long[] stride = array.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------ decode
+
+    /** What a valid tensor holds, read without allocating anything sized by it. */
+    public record Header(DataType dataType, Modality modality, long[] shape, long elementCount) {
+        public Header {
+            shape = shape.clone();
+        }
+
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
+    }
+
+    /**
+     * Checks {@code tensor}'s dtype, modality, shape and buffer length against this codec's
+     * limits without allocating anything sized by the tensor.
+     *
+     * @throws TensorDecodeException naming what is wrong
+     */
+    public Header inspect(Tensor tensor) {
+        Objects.requireNonNull(tensor, "tensor");
+        WireType wt = WireType.ofWire(tensor.getDtypeValue());
+        if (wt == null) {
+            throw new TensorDecodeException(Reason.UNKNOWN_DTYPE, "dtype " + tensor.getDtype()
+                    + " (" + tensor.getDtypeValue() + ") is not FLOAT32, FLOAT64, INT32 or INT64");
+        }
+        Modality modality = Modality.forNumber(tensor.getModalityValue());
+        if (modality == null) {
+            throw new TensorDecodeException(Reason.UNKNOWN_MODALITY,
+                    "modality " + tensor.getModalityValue() + " is not TENSOR, IMAGE or TEXT");
+        }
+        if (modality == Modality.IMAGE && wt.type != DataType.FLOAT) {
+            throw new TensorDecodeException(Reason.UNKNOWN_DTYPE,
+                    "IMAGE tensors are FLOAT32 on the wire, got " + wt.wire);
+        }
+        int rank = tensor.getShapeCount();
+        if (rank > limits.maxRank()) {
+            throw new TensorDecodeException(Reason.BAD_SHAPE,
+                    "rank " + rank + " exceeds the limit " + limits.maxRank());
+        }
+        long[] shape = new long[rank];
+        long elements = 1;
+        for (int i = 0; i < rank; i++) {
+            long d = tensor.getShape(i);
+            if (d < 0) {
+                throw new TensorDecodeException(Reason.BAD_SHAPE,
+                        "dimension " + i + " is negative: " + d);
+            }
+            if (d > limits.maxElements()) {
+                throw new TensorDecodeException(Reason.TOO_LARGE, "dimension " + i + " is " + d
+                        + ", above the limit of " + limits.maxElements() + " elements");
+            }
+            shape[i] = d;
+        }
+        for (long d : shape) {
+            try {
+                elements = Math.multiplyExact(elements, d);
+            } catch (ArithmeticException overflow) {
+                throw new TensorDecodeException(Reason.TOO_LARGE,
+                        "shape " + Arrays.toString(shape) + " has more than 2^63 elements");
+            }
+        }
+        if (elements > limits.maxElements()) {
+            throw new TensorDecodeException(Reason.TOO_LARGE, "shape " + Arrays.toString(shape)
+                    + " has " + elements + " elements, above the limit of " + limits.maxElements());
+        }
+        long expected = elements * wt.elementSize; // <= maxElements * 8: fits, shape was bounded
+        int actual = tensor.getBuffer().size();
+        if (actual != expected) {
+            throw new TensorDecodeException(Reason.LENGTH_MISMATCH, "buffer is " + actual
+                    + " bytes, but shape " + Arrays.toString(shape) + " of " + wt.wire + " needs "
+                    + elements + " x " + wt.elementSize + " = " + expected);
+        }
+        return new Header(wt.type, modality, shape, elements);
+    }
+
+    /**
+     * Decodes {@code tensor} into a new C-ordered array of its dtype and shape, owned by the caller
+     * and outside any workspace. {@code requires_grad} is not part of the array; read it from the
+     * tensor.
+     *
+     * @throws TensorDecodeException if the tensor is malformed or exceeds this codec's limits
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public INDArray decode(Tensor tensor) {
+        Header h = inspect(tensor);
+        INDArray out;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            out = Nd4j.createUninitialized(h.dataType(), h.shape, 'c');
+        }
+        copyIn(tensor.getBuffer(), out, h);
+        return out;
+    }
+
+    /**
+     * Decodes {@code tensor} into {@code target}, which must already have the tensor's dtype and
+     * shape and be a dense C-ordered array of its own buffer (such as an earlier result of
+     * {@link #decode}). Saves the allocation when the same shape arrives again and again.
+     *
+     * @return {@code target}
+     * @throws TensorDecodeException    if the tensor is malformed or exceeds this codec's limits
+     * @throws IllegalArgumentException if {@code target} does not fit the tensor
+     */
+    public INDArray decodeInto(Tensor tensor, INDArray target) {
+        Objects.requireNonNull(target, "target");
+        Header h = inspect(tensor);
+        if (target.dataType() != h.dataType() || !Arrays.equals(target.shape(), h.shape)) {
+            throw new IllegalArgumentException("target is " + target.dataType()
+                    + Arrays.toString(target.shape()) + " but the tensor is " + h.dataType()
+                    + Arrays.toString(h.shape));
+        }
+        if (h.elementCount() > 0
+                && exactBytes(target, h.elementCount() * WireType.of(h.dataType()).elementSize)
+                == null) {
+            throw new IllegalArgumentException(
+                    "target must be a dense C-ordered array of its own buffer (dup('c') it)");
+        }
+        copyIn(tensor.getBuffer(), target, h);
+        return target;
+    }
+
+    private static void copyIn(ByteString buffer, INDArray out, Header h) {
+        if (h.elementCount() == 0) {
+            return;
+        }
+        ByteBuffer dst = out.data().asNio();
+        if (NATIVE_LITTLE_ENDIAN) {
+            buffer.copyTo(dst);
+        } else {
+            copyElements(buffer.asReadOnlyByteBuffer(), ByteOrder.LITTLE_ENDIAN, dst,
+                    ByteOrder.nativeOrder(), WireType.of(h.dataType()).elementSize);
+        }
+        Reference.reachabilityFence(out); // dst does not keep ND4J's buffer reachable
+    }
+
+    /**
+     * Copies whole elements between buffers of possibly different byte order. Typed bulk puts let
+     * the JDK do the swapping; ints and longs carry float bit patterns (NaN payloads included)
+     * unchanged.
+     */
+    static void copyElements(ByteBuffer src, ByteOrder srcOrder, ByteBuffer dst,
+                             ByteOrder dstOrder, int elementSize) {
+        ByteBuffer s = src.duplicate().order(srcOrder);
+        ByteBuffer d = dst.duplicate().order(dstOrder);
+        if (elementSize == Integer.BYTES) {
+            d.asIntBuffer().put(s.asIntBuffer());
+        } else if (elementSize == Long.BYTES) {
+            d.asLongBuffer().put(s.asLongBuffer());
+        } else {
+            throw new IllegalArgumentException("element size " + elementSize);
+        }
+    }
+
+    /** The four dtypes the wire carries. */
+    private enum WireType {
+        FLOAT32(DataType.FLOAT, io.bittensor.proto.DataType.FLOAT32, 4),
+        FLOAT64(DataType.DOUBLE, io.bittensor.proto.DataType.FLOAT64, 8),
+        INT32(DataType.INT32, io.bittensor.proto.DataType.INT32, 4),
+        INT64(DataType.INT64, io.bittensor.proto.DataType.INT64, 8);
+
+        final DataType type;
+        final io.bittensor.proto.DataType wire;
+        final int elementSize;
+
+        WireType(DataType type, io.bittensor.proto.DataType wire, int elementSize) {
+            this.type = type;
+            this.wire = wire;
+            this.elementSize = elementSize;
+        }
+
+        static WireType of(DataType type) {
+            for (WireType t : values()) {
+                if (t.type == type) {
+                    return t;
+                }
+            }
+            return null;
+        }
+
+        static WireType ofWire(int number) {
+            for (WireType t : values()) {
+                if (t.wire.getNumber() == number) {
+                    return t;
+                }
+            }
+            return null;
+        }
+    }
+}

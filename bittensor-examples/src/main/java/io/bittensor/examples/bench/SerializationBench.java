@@ -1,0 +1,159 @@
+package io.bittensor.examples.bench;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.Tensor;
+import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.TensorCodec;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Serialize/deserialize throughput of {@link TensorCodec} beside a plain {@code System.arraycopy}
+ * of the same number of bytes, measured in the same run and interleaved round by round so that
+ * background load hits every row alike. Prints one table: payload GB/s (1e9 bytes/s) and time per
+ * operation as the median of the rounds, the ratio to the copy, and the same for the best round.
+ *
+ * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then run
+ * this class with the examples' runtime classpath, {@code OMP_NUM_THREADS=1} and
+ * {@code -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2}. Figures: docs/serialization.md.
+ * Arguments: rounds (default 7), milliseconds per row per round (default 300).
+ */
+public final class SerializationBench {
+
+    private SerializationBench() {
+    }
+
+    /** One timed operation; returns something derived from its result so it cannot be elided. */
+    @FunctionalInterface
+    private interface Op {
+        long run() throws IOException;
+    }
+
+    private static long sink;
+
+    public static void main(String[] args) throws IOException {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+        long millis = args.length > 1 ? Long.parseLong(args[1]) : 300;
+        System.out.printf(Locale.ROOT, "ND4J %s, %d round(s) x %d ms per row, OMP_NUM_THREADS=%s%n",
+                Nd4j.getBackend().getClass().getSimpleName(), rounds, millis,
+                System.getenv("OMP_NUM_THREADS"));
+        List<String> rows = new ArrayList<>();
+        for (long[] shape : new long[][] {{64, 1, 512}, {256, 128, 512}}) {
+            rows.addAll(benchShape(shape, rounds, millis));
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-16s %-44s %8s %10s %8s %8s %8s%n",
+                "shape (float32)", "operation", "GB/s", "us/op", "x copy", "best", "x copy");
+        System.out.printf(Locale.ROOT, "%-16s %-44s %8s %10s %8s %8s %8s%n",
+                "", "", "median", "median", "median", "GB/s", "best");
+        rows.forEach(System.out::println);
+        if (sink == 42) {
+            System.out.println();
+        }
+    }
+
+    private static List<String> benchShape(long[] shape, int rounds, long millis)
+            throws IOException {
+        TensorCodec codec = TensorCodec.defaults();
+        INDArray array = Nd4j.rand(DataType.FLOAT, shape);
+        long bytes = array.length() * 4;
+        byte[] src = new byte[(int) bytes];
+        byte[] dst = new byte[(int) bytes];
+        Arrays.fill(src, (byte) 1);
+
+        Tensor tensor = codec.encode(array, Modality.TENSOR);
+        INDArray reused = array.like();
+        TensorMessage message = TensorMessage.newBuilder().setVersion("0.0.0")
+                .addTensors(tensor).build();
+        byte[] wire = new byte[message.getSerializedSize() + 64]; // reused output buffer
+
+        String[] names = {
+            "plain byte[] copy (System.arraycopy)",
+            "byte[] clone (allocate + copy)",
+            "encode (INDArray -> Tensor)",
+            "decode (Tensor -> new INDArray)",
+            "decodeInto (Tensor -> reused INDArray)",
+            "round trip: encode + decodeInto",
+            "round trip: encode + decode",
+            "wire: encode+serialize+parse+decodeInto",
+        };
+        Op[] ops = {
+            () -> {
+                System.arraycopy(src, 0, dst, 0, src.length);
+                return dst[dst.length - 1];
+            },
+            () -> src.clone().length,
+            () -> codec.encode(array, Modality.TENSOR).getBuffer().size(),
+            () -> codec.decode(tensor).length(),
+            () -> codec.decodeInto(tensor, reused).length(),
+            () -> codec.decodeInto(codec.encode(array, Modality.TENSOR), reused).length(),
+            () -> codec.decode(codec.encode(array, Modality.TENSOR)).length(),
+            () -> {
+                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
+                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
+                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
+                out.writeTo(cos);
+                int n = cos.getTotalBytesWritten();
+                TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
+                return codec.decodeInto(in.getTensors(0), reused).length();
+            },
+        };
+
+        double[][] nanosPerOp = new double[ops.length][rounds];
+        for (int i = 0; i < ops.length; i++) { // warm-up: JIT and first-touch of buffers
+            time(ops[i], Math.max(500, millis));
+        }
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < ops.length; i++) {
+                nanosPerOp[i][r] = time(ops[i], millis);
+            }
+        }
+
+        List<String> rows = new ArrayList<>();
+        double copy = median(nanosPerOp[0]);
+        double bestCopy = best(nanosPerOp[0]);
+        for (int i = 0; i < ops.length; i++) {
+            double ns = median(nanosPerOp[i]);
+            double bestNs = best(nanosPerOp[i]);
+            rows.add(String.format(Locale.ROOT, "%-16s %-44s %8.2f %10.1f %8.2f %8.2f %8.2f",
+                    Arrays.toString(shape).replace(" ", ""), names[i], bytes / ns, ns / 1e3,
+                    copy / ns, bytes / bestNs, bestCopy / bestNs));
+        }
+        reused.close();
+        return rows;
+    }
+
+    /** Nanoseconds per call of {@code op}, run repeatedly for about {@code millis}. */
+    private static double time(Op op, long millis) throws IOException {
+        long budget = millis * 1_000_000L;
+        long calls = 0;
+        long start = System.nanoTime();
+        long elapsed;
+        do {
+            for (int i = 0; i < 4; i++) {
+                sink += op.run();
+            }
+            calls += 4;
+            elapsed = System.nanoTime() - start;
+        } while (elapsed < budget);
+        return (double) elapsed / calls;
+    }
+
+    private static double best(double[] xs) {
+        return Arrays.stream(xs).min().orElseThrow();
+    }
+
+    private static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+}
