@@ -1,0 +1,292 @@
+package io.bittensor.axon;
+
+import io.bittensor.crypto.NonceWindow;
+import io.bittensor.crypto.RequestSigner;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ReturnCodes;
+import io.bittensor.neuron.UnsupportedModalityException;
+import io.bittensor.proto.BittensorGrpc;
+import io.bittensor.proto.DataType;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.Tensor;
+import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.TensorCodec;
+import io.bittensor.tensor.TensorDecodeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC handlers: verify → admit → validate → decode → neuron → encode → reply with a code.
+ *
+ * <p>Runs on gRPC's direct executor: verification and admission happen on the Netty thread that
+ * parsed the request, so a refused call never waits for a worker; admitted work moves to the
+ * bounded worker pool. Every path ends in exactly one reply (gRPC status OK), never an exception.
+ */
+final class AxonService extends BittensorGrpc.BittensorImplBase {
+    private static final Logger LOG = LoggerFactory.getLogger(AxonService.class);
+
+    private enum Kind { FORWARD, BACKWARD }
+
+    private final AxonSettings settings;
+    private final String neuronKey;
+    private final Map<String, Neuron> neurons;
+    private final TensorCodec codec;
+    private final NonceWindow nonces;
+    private final ExecutorService workers;
+    private final Semaphore admission;
+    private final LongAdder[] answered = new LongAdder[ReturnCode.values().length];
+
+    AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
+                NonceWindow nonces, ExecutorService workers) {
+        this.settings = settings;
+        this.neuronKey = neuronKey;
+        this.neurons = neurons instanceof ConcurrentHashMap ? neurons : new ConcurrentHashMap<>(neurons);
+        this.codec = new TensorCodec(settings.tensorLimits());
+        this.nonces = nonces;
+        this.workers = workers;
+        this.admission = new Semaphore(settings.workerThreads() + settings.maxQueuedCalls());
+        for (int i = 0; i < answered.length; i++) {
+            answered[i] = new LongAdder();
+        }
+    }
+
+    @Override
+    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+        handle(Kind.FORWARD, request, out);
+    }
+
+    @Override
+    public void backward(TensorMessage request, StreamObserver<TensorMessage> out) {
+        handle(Kind.BACKWARD, request, out);
+    }
+
+    private void handle(Kind kind, TensorMessage request, StreamObserver<TensorMessage> out) {
+        ServerCallStreamObserver<TensorMessage> call = (ServerCallStreamObserver<TensorMessage>) out;
+        AtomicBoolean cancelled = new AtomicBoolean();
+        // With a handler set, replying to a cancelled call is a no-op instead of an exception.
+        call.setOnCancelHandler(() -> cancelled.set(true));
+        try {
+            authenticate(request);
+        } catch (Refusal r) {
+            LOG.debug("{} for synapse {} refused: {}", kind, request.getSynapseKey(), r.getMessage());
+            reply(call, header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage()));
+            return;
+        }
+        if (!admission.tryAcquire()) {
+            reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
+                    .setReturnMessage("overloaded: try later"));
+            return;
+        }
+        try {
+            workers.execute(() -> {
+                try {
+                    if (!cancelled.get()) { // the caller gave up while queued: skip the work
+                        reply(call, process(kind, request));
+                    }
+                } finally {
+                    admission.release();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            admission.release();
+            reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
+                    .setReturnMessage("shutting down"));
+        }
+    }
+
+    /** Signature first, then freshness: unsigned junk must not fill the nonce window. */
+    private void authenticate(TensorMessage request) {
+        if (request.getSignature().isEmpty()) {
+            if (settings.requireSignatures()) {
+                throw new Refusal(ReturnCode.UNAUTHENTICATED, "signature required");
+            }
+            return;
+        }
+        if (!RequestSigner.verify(request)) {
+            throw new Refusal(ReturnCode.UNAUTHENTICATED, "invalid signature");
+        }
+        NonceWindow.Verdict v = nonces.check(request.getNeuronKey(), request.getNounce());
+        if (v != NonceWindow.Verdict.ACCEPTED) {
+            throw new Refusal(ReturnCode.UNAUTHENTICATED,
+                    v == NonceWindow.Verdict.REPLAYED ? "replayed nounce" : "stale nounce");
+        }
+    }
+
+    private TensorMessage.Builder process(Kind kind, TensorMessage request) {
+        try {
+            Neuron neuron = neurons.get(request.getSynapseKey());
+            if (neuron == null) {
+                throw new Refusal(ReturnCode.UNKNOWN_SYNAPSE,
+                        "no synapse " + abbreviate(request.getSynapseKey()) + " here");
+            }
+            Tensor result = kind == Kind.FORWARD ? forward(neuron, request) : backward(neuron, request);
+            return header(request).addTensors(result).setReturnCode(ReturnCode.OK);
+        } catch (Refusal r) {
+            LOG.debug("{} for synapse {} refused: {}", kind, request.getSynapseKey(), r.getMessage());
+            return header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage());
+        } catch (RuntimeException | Error e) {
+            // Errors too (an OOM in the model, a native failure): the server must keep serving.
+            LOG.warn("{} for synapse {}: the neuron failed", kind, request.getSynapseKey(), e);
+            return header(request).setReturnCode(ReturnCode.MODEL_ERROR)
+                    .setReturnMessage(abbreviate(String.valueOf(e)));
+        }
+    }
+
+    private Tensor forward(Neuron neuron, TensorMessage request) {
+        if (request.getTensorsCount() < 1) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, "Forward needs one tensor, got none");
+        }
+        Tensor in = request.getTensors(0);
+        Modality modality = checkInput(in);
+        INDArray x = decode(in);
+        INDArray y = runNeuron(() -> neuron.forward(modality, x));
+        long[] s = x.shape();
+        checkOutput(y, new long[] {s[0], s[1], Neuron.NETWORK_DIM}, "forward");
+        return codec.encode(y.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+                ? y : y.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
+    }
+
+    private Tensor backward(Neuron neuron, TensorMessage request) {
+        if (request.getTensorsCount() < 2) {
+            throw new Refusal(ReturnCode.BAD_SHAPE,
+                    "Backward needs [inputs, grads], got " + request.getTensorsCount() + " tensor(s)");
+        }
+        Tensor in = request.getTensors(0);
+        Tensor grad = request.getTensors(1);
+        Modality modality = checkInput(in);
+        long[] expected = {in.getShape(0), in.getShape(1), Neuron.NETWORK_DIM};
+        if (!Arrays.equals(expected, shapeOf(grad))) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, "grads shape " + Arrays.toString(shapeOf(grad))
+                    + " != outputs shape " + Arrays.toString(expected));
+        }
+        if (grad.getDtype() != DataType.FLOAT32 && grad.getDtype() != DataType.FLOAT64) {
+            throw new Refusal(ReturnCode.BAD_DTYPE, "grads must be FLOAT32 or FLOAT64, got "
+                    + grad.getDtype());
+        }
+        INDArray x = decode(in);
+        INDArray g = decode(grad);
+        double norm = g.norm2Number().doubleValue();
+        if (!Double.isFinite(norm)) {
+            throw new Refusal(ReturnCode.NON_FINITE, "grads contain NaN or infinity");
+        }
+        if (norm > settings.maxGradientNorm()) {
+            g = g.mul(settings.maxGradientNorm() / norm);
+        }
+        INDArray gradients = g;
+        INDArray dx = runNeuron(() -> neuron.backward(modality, x, gradients));
+        checkOutput(dx, x.shape(), "backward");
+        return codec.encode(dx.dataType().isFPType()
+                ? dx : dx.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
+    }
+
+    private interface NeuronCall {
+        INDArray run();
+    }
+
+    private static INDArray runNeuron(NeuronCall call) {
+        try {
+            return call.run();
+        } catch (UnsupportedModalityException e) {
+            throw new Refusal(ReturnCode.UNSUPPORTED_MODALITY, e.getMessage());
+        }
+    }
+
+    private static void checkOutput(INDArray y, long[] expected, String what) {
+        if (y == null) {
+            throw new Refusal(ReturnCode.MODEL_ERROR, "the neuron's " + what + " returned null");
+        }
+        if (!Arrays.equals(expected, y.shape())) {
+            throw new Refusal(ReturnCode.MODEL_ERROR, "the neuron's " + what + " returned shape "
+                    + Arrays.toString(y.shape()) + ", expected " + Arrays.toString(expected));
+        }
+    }
+
+    /**
+     * PROTOCOL.md checks on the input tensor's header, before any allocation: known modality,
+     * rank 2 (TEXT) / 5 (IMAGE) / 3 (TENSOR), batch and sequence at least 1, integer TEXT ids.
+     */
+    private static Modality checkInput(Tensor t) {
+        Modality m = t.getModality();
+        int rank = switch (m) {
+            case TEXT -> 2;
+            case IMAGE -> 5;
+            case TENSOR -> 3;
+            default -> throw new Refusal(ReturnCode.MALFORMED_TENSOR,
+                    "unknown modality " + t.getModalityValue());
+        };
+        if (t.getShapeCount() != rank) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, m + " inputs must have rank " + rank + ", got "
+                    + t.getShapeCount());
+        }
+        if (t.getShape(0) < 1) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, "batch size must be >= 1, got " + t.getShape(0));
+        }
+        if (t.getShape(1) < 1) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, "sequence length must be >= 1, got " + t.getShape(1));
+        }
+        if (m == Modality.TEXT && t.getDtype() != DataType.INT64 && t.getDtype() != DataType.INT32) {
+            throw new Refusal(ReturnCode.BAD_DTYPE, "TEXT token ids must be INT64 or INT32, got "
+                    + t.getDtype());
+        }
+        return m;
+    }
+
+    private INDArray decode(Tensor t) {
+        try {
+            return codec.decode(t);
+        } catch (TensorDecodeException e) {
+            throw new Refusal(ReturnCodes.of(e.reason()), e.getMessage());
+        }
+    }
+
+    private static long[] shapeOf(Tensor t) {
+        long[] s = new long[t.getShapeCount()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = t.getShape(i);
+        }
+        return s;
+    }
+
+    private TensorMessage.Builder header(TensorMessage request) {
+        return TensorMessage.newBuilder().setVersion(TensorCodec.WIRE_VERSION)
+                .setNeuronKey(neuronKey).setSynapseKey(request.getSynapseKey());
+    }
+
+    private void reply(ServerCallStreamObserver<TensorMessage> call, TensorMessage.Builder reply) {
+        answered[reply.getReturnCodeValue()].increment();
+        try {
+            call.onNext(reply.build());
+            call.onCompleted();
+        } catch (RuntimeException e) {
+            // The transport went away under us (client reset); nothing left to answer.
+            LOG.debug("reply dropped: {}", e.toString());
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+    }
+
+    AxonStats stats() {
+        Map<ReturnCode, Long> counts = new java.util.EnumMap<>(ReturnCode.class);
+        for (ReturnCode c : ReturnCode.values()) {
+            if (c != ReturnCode.UNRECOGNIZED && answered[c.getNumber()].sum() > 0) {
+                counts.put(c, answered[c.getNumber()].sum());
+            }
+        }
+        int limit = settings.workerThreads() + settings.maxQueuedCalls();
+        return new AxonStats(counts, limit - admission.availablePermits());
+    }
+}

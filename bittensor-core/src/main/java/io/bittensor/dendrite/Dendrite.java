@@ -1,0 +1,452 @@
+package io.bittensor.dendrite;
+
+import io.bittensor.axon.NettyTransport;
+import io.bittensor.crypto.Keypair;
+import io.bittensor.crypto.NonceWindow;
+import io.bittensor.crypto.RequestSigner;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ReturnCodes;
+import io.bittensor.proto.BittensorGrpc;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.Synapse;
+import io.bittensor.proto.Tensor;
+import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.TensorCodec;
+import io.bittensor.tensor.TensorDecodeException;
+import io.bittensor.tensor.TensorLimits;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Calls other neurons' models as if they were layers of one's own: a list of synapses, one input
+ * each, one modality; every peer is called <b>concurrently</b> with a deadline, and every peer
+ * yields an output {@code [batch, seq, 512]} (zeros when anything went wrong) and a
+ * {@link PeerResult}. The returned {@link DendriteCall} sends the caller's gradients back through
+ * Backward.
+ *
+ * <pre>{@code
+ * try (Dendrite dendrite = Dendrite.builder().keypair(kp).timeout(Duration.ofSeconds(2)).build()) {
+ *     DendriteCall call = dendrite.forward(synapses, inputs, Modality.TENSOR);
+ *     List<INDArray> outputs = call.outputs();
+ *     ... loss ...
+ *     List<INDArray> inputGrads = call.backward(gradsWrtOutputs);
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: any number of threads may call {@link #forward} at once. Owns its Netty I/O
+ * threads and channels; {@link #close()} ends them.
+ */
+public final class Dendrite implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Dendrite.class);
+    /** Extra wait past the deadline before a call that gRPC has not ended counts as timed out. */
+    private static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    private final DendriteSettings settings;
+    private final Keypair keypair;
+    private final TensorCodec codec;
+    private final LongSupplier clockMicros;
+    private final AtomicLong lastNounce = new AtomicLong();
+    private final Backoff backoff;
+    private final NettyTransport transport;
+    private final ChannelPool channels;
+    private volatile boolean closed;
+
+    private Dendrite(Builder b) {
+        this.settings = b.settings();
+        this.keypair = b.keypair != null ? b.keypair : Keypair.generate();
+        this.codec = new TensorCodec(settings.tensorLimits());
+        this.clockMicros = b.clockMicros;
+        this.backoff = new Backoff(settings.banInitial(), settings.banMax(), b.clockNanos,
+                settings.maxRemembered());
+        this.transport = new NettyTransport(settings.ioThreads(), "dendrite-io");
+        this.channels = new ChannelPool(transport, settings.maxChannels(), settings.maxInboundMessageBytes());
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Calls every synapse with its input, concurrently, and waits for all (each bounded by the
+     * deadline). Inputs: TEXT {@code [batch, seq]} int64, IMAGE {@code [batch, seq, c, h, w]},
+     * TENSOR {@code [batch, seq, features]}.
+     *
+     * @throws IllegalArgumentException for lists of different sizes or an input of the wrong rank
+     */
+    public DendriteCall forward(List<Synapse> synapses, List<INDArray> inputs, Modality modality) {
+        return awaitAll(forwardAsync(synapses, inputs, modality));
+    }
+
+    /** As {@link #forward}, without waiting: the future completes when every peer has answered. */
+    public CompletableFuture<DendriteCall> forwardAsync(List<Synapse> synapses, List<INDArray> inputs,
+                                                        Modality modality) {
+        Objects.requireNonNull(modality, "modality");
+        if (synapses.size() != inputs.size()) {
+            throw new IllegalArgumentException(synapses.size() + " synapses but " + inputs.size() + " inputs");
+        }
+        int rank = switch (modality) {
+            case TEXT -> 2;
+            case IMAGE -> 5;
+            case TENSOR -> 3;
+            default -> throw new IllegalArgumentException("modality " + modality);
+        };
+        Map<INDArray, Tensor> encoded = new IdentityHashMap<>();
+        int n = synapses.size();
+        Tensor[] sent = new Tensor[n];
+        List<CompletableFuture<Reply>> peers = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            INDArray x = inputs.get(i);
+            if (x.rank() != rank) {
+                throw new IllegalArgumentException(modality + " inputs must have rank " + rank
+                        + ", input " + i + " has shape " + Arrays.toString(x.shape()));
+            }
+            sent[i] = encoded.computeIfAbsent(x, a -> codec.encode(a, modality));
+        }
+        for (int i = 0; i < n; i++) {
+            long[] s = inputs.get(i).shape();
+            long[] outShape = {s[0], s[1], Neuron.NETWORK_DIM};
+            peers.add(call(true, synapses.get(i), List.of(sent[i]), outShape, DataType.FLOAT));
+        }
+        return CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
+                .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers)));
+    }
+
+    /** Waits for {@code done}, bounded by the deadline plus a grace period. */
+    <T> T awaitAll(CompletableFuture<T> done) {
+        try {
+            return done.get(settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for peers", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("dendrite call failed", e.getCause());
+        } catch (TimeoutException e) {
+            // gRPC ends every call at its deadline; this only guards against a transport bug.
+            throw new IllegalStateException("peers did not answer within the deadline + grace", e);
+        }
+    }
+
+    /** One peer's reply, decoded: the value is never null (zeros on failure). */
+    record Reply(INDArray value, PeerResult result) {}
+
+    static List<Reply> joinAll(List<CompletableFuture<Reply>> peers) {
+        List<Reply> out = new ArrayList<>(peers.size());
+        for (CompletableFuture<Reply> f : peers) {
+            out.add(f.join());
+        }
+        return out;
+    }
+
+    /**
+     * Sends {@code tensors} to one synapse's Forward or Backward and decodes the reply, expecting
+     * {@code expected} (shape) of a floating type, cast to {@code dtype}. Never completes
+     * exceptionally: any failure is a zero value and a code.
+     */
+    CompletableFuture<Reply> call(boolean forward, Synapse synapse, List<Tensor> tensors,
+                                  long[] expected, DataType dtype) {
+        String key = synapse.getSynapseKey();
+        Duration banned = backoff.remaining(key);
+        if (!banned.isZero()) {
+            return CompletableFuture.completedFuture(new Reply(Nd4j.zeros(dtype, expected),
+                    new PeerResult(key, ReturnCode.BANNED, Duration.ZERO,
+                            "backed off for another " + banned.toMillis() + " ms")));
+        }
+        String target;
+        try {
+            target = endpoint(synapse);
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.completedFuture(finish(key, expected, dtype, ReturnCode.UNAVAILABLE,
+                    0, e.getMessage(), null));
+        }
+        TensorMessage.Builder request = TensorMessage.newBuilder()
+                .setVersion(TensorCodec.WIRE_VERSION)
+                .setNeuronKey(keypair.publicKeyHex())
+                .setSynapseKey(key)
+                .addAllTensors(tensors);
+        TensorMessage message = settings.signRequests()
+                ? RequestSigner.sign(request.build(), keypair, nextNounce())
+                : request.build();
+        CompletableFuture<Reply> result = new CompletableFuture<>();
+        long start = System.nanoTime();
+        StreamObserver<TensorMessage> observer = new StreamObserver<>() {
+            private TensorMessage reply;
+
+            @Override
+            public void onNext(TensorMessage value) {
+                reply = value;
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                Status status = Status.fromThrowable(t);
+                String detail = status.getCode() + (status.getDescription() == null ? ""
+                        : ": " + status.getDescription());
+                result.complete(finish(key, expected, dtype, ReturnCodes.of(status.getCode()),
+                        System.nanoTime() - start, detail, null));
+            }
+
+            @Override
+            public void onCompleted() {
+                result.complete(interpret(key, reply, expected, dtype, System.nanoTime() - start));
+            }
+        };
+        try {
+            BittensorGrpc.BittensorStub stub = BittensorGrpc.newStub(channels.get(target))
+                    .withDeadlineAfter(settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
+            if (forward) {
+                stub.forward(message, observer);
+            } else {
+                stub.backward(message, observer);
+            }
+        } catch (RuntimeException e) {
+            // e.g. the dendrite was closed under us
+            result.complete(finish(key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,
+                    e.toString(), null));
+        }
+        return result;
+    }
+
+    private Reply interpret(String key, TensorMessage reply, long[] expected, DataType dtype, long nanos) {
+        if (reply == null || reply.getTensorsCount() == 0) {
+            ReturnCode peerCode = reply == null ? ReturnCode.UNSET : reply.getReturnCode();
+            if (peerCode == ReturnCode.UNSET || peerCode == ReturnCode.OK
+                    || peerCode == ReturnCode.UNRECOGNIZED) {
+                return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "null response", null);
+            }
+            return finish(key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
+        }
+        INDArray value;
+        try {
+            value = codec.decode(reply.getTensors(0));
+        } catch (TensorDecodeException e) {
+            return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
+                    + e.getMessage(), null);
+        }
+        if (!Arrays.equals(expected, value.shape())) {
+            return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
+                    + Arrays.toString(value.shape()) + ", expected " + Arrays.toString(expected), null);
+        }
+        if (value.dataType() != dtype) {
+            value = value.castTo(dtype);
+        }
+        // A peer's NaN or infinity must not poison the caller's model.
+        BooleanIndexing.replaceWhere(value, 0.0, Conditions.notFinite());
+        return finish(key, expected, dtype, ReturnCode.OK, nanos, "", value);
+    }
+
+    /** Records the outcome for the ban list and builds the reply (zeros unless a value is given). */
+    private Reply finish(String key, long[] expected, DataType dtype, ReturnCode code, long nanos,
+                         String message, INDArray value) {
+        if (code == ReturnCode.OK) {
+            backoff.success(key);
+        } else {
+            Duration ban = backoff.failure(key);
+            LOG.debug("peer {} failed ({} {}); banned for {} ms", key, code, message, ban.toMillis());
+        }
+        INDArray out = value != null ? value : Nd4j.zeros(dtype, expected);
+        return new Reply(out, new PeerResult(key, code, Duration.ofNanos(nanos), message));
+    }
+
+    /** A gradient w.r.t. outputs as sent in Backward: float32 (or float64), TENSOR modality. */
+    Tensor encodeGradient(INDArray g) {
+        return codec.encode(g.dataType() == DataType.FLOAT || g.dataType() == DataType.DOUBLE
+                ? g : g.castTo(DataType.FLOAT), Modality.TENSOR);
+    }
+
+    /** "host:port" of a synapse; loopback for our own advertised address. */
+    String endpoint(Synapse s) {
+        String host = s.getAddress();
+        if (host.isEmpty()) {
+            throw new IllegalArgumentException("synapse has no address");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(s.getPort().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("synapse port '" + s.getPort() + "' is not a number");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("synapse port " + port + " is out of range");
+        }
+        if (host.equals(settings.remoteIp())) {
+            host = "localhost";
+        }
+        if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
+            host = "[" + host + "]"; // an IPv6 literal
+        }
+        return host + ":" + port;
+    }
+
+    /** Time-based (µs since the epoch) and strictly increasing per dendrite, across threads. */
+    long nextNounce() {
+        long now = clockMicros.getAsLong();
+        return lastNounce.accumulateAndGet(now, (prev, t) -> Math.max(prev + 1, t));
+    }
+
+    /** The key requests are sent (and signed) with. */
+    public String neuronKey() {
+        return keypair.publicKeyHex();
+    }
+
+    public DendriteSettings settings() {
+        return settings;
+    }
+
+    /** How long {@code synapseKey} stays banned from now; zero if it is not. */
+    public Duration bannedFor(String synapseKey) {
+        return backoff.remaining(synapseKey);
+    }
+
+    /** Channels open now (at most {@link DendriteSettings#maxChannels()}). */
+    public int openChannels() {
+        return channels.size();
+    }
+
+    /** Channels closed so far to respect the bound. */
+    public long evictedChannels() {
+        return channels.evictions();
+    }
+
+    /** True when a channel to {@code synapse}'s endpoint is open. */
+    public boolean hasChannel(Synapse synapse) {
+        return channels.isOpen(endpoint(synapse));
+    }
+
+    /** Closes every channel (cancelling calls in flight) and the I/O threads. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        channels.close();
+        transport.close(Duration.ofSeconds(2));
+    }
+
+    /** Settings with defaults (docs/dendrite.md). */
+    public static final class Builder {
+        private Duration timeout = Duration.ofSeconds(5);
+        private String remoteIp;
+        private boolean signRequests = true;
+        private int maxChannels = 256;
+        private Duration banInitial = Duration.ofSeconds(1);
+        private Duration banMax = Duration.ofMinutes(5);
+        private int maxRemembered = 100_000;
+        private int maxInboundMessageBytes = 64 * 1024 * 1024;
+        private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
+        private TensorLimits tensorLimits = TensorLimits.DEFAULT;
+        private Keypair keypair;
+        private LongSupplier clockMicros = NonceWindow.systemClockMicros();
+        private LongSupplier clockNanos = System::nanoTime;
+
+        private Builder() {
+        }
+
+        /** Deadline of each peer's call; default 5 s. */
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** Our advertised address: synapses there are called on localhost. Default none. */
+        public Builder remoteIp(String remoteIp) {
+            this.remoteIp = remoteIp;
+            return this;
+        }
+
+        /** Sign requests (docs/crypto.md); default true. */
+        public Builder signRequests(boolean sign) {
+            this.signRequests = sign;
+            return this;
+        }
+
+        /** Bound on open channels; default 256. */
+        public Builder maxChannels(int n) {
+            this.maxChannels = n;
+            return this;
+        }
+
+        /** First ban of a failing peer; default 1 s, doubling per further failure. */
+        public Builder banInitial(Duration d) {
+            this.banInitial = d;
+            return this;
+        }
+
+        /** Longest ban; default 5 min. */
+        public Builder banMax(Duration d) {
+            this.banMax = d;
+            return this;
+        }
+
+        /** Failing peers remembered; default 100 000. */
+        public Builder maxRemembered(int n) {
+            this.maxRemembered = n;
+            return this;
+        }
+
+        /** Largest reply accepted; default 64 MiB. */
+        public Builder maxInboundMessageBytes(int bytes) {
+            this.maxInboundMessageBytes = bytes;
+            return this;
+        }
+
+        /** Netty I/O threads; default min(2, cores). */
+        public Builder ioThreads(int n) {
+            this.ioThreads = n;
+            return this;
+        }
+
+        public Builder tensorLimits(TensorLimits limits) {
+            this.tensorLimits = limits;
+            return this;
+        }
+
+        /** The caller's key (neuron_key of requests, signer); default a fresh one. */
+        public Builder keypair(Keypair keypair) {
+            this.keypair = keypair;
+            return this;
+        }
+
+        /** Clock of nounces, µs since the epoch; default the system clock. */
+        public Builder clockMicros(LongSupplier clock) {
+            this.clockMicros = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Monotonic clock of bans, ns; default System::nanoTime. */
+        public Builder clockNanos(LongSupplier clock) {
+            this.clockNanos = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        DendriteSettings settings() {
+            return new DendriteSettings(timeout, remoteIp, signRequests, maxChannels, banInitial,
+                    banMax, maxRemembered, maxInboundMessageBytes, ioThreads, tensorLimits);
+        }
+
+        public Dendrite build() {
+            return new Dendrite(this);
+        }
+    }
+}

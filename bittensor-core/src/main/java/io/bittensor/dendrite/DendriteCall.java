@@ -1,0 +1,115 @@
+package io.bittensor.dendrite;
+
+import io.bittensor.neuron.Neuron;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.Synapse;
+import io.bittensor.proto.Tensor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The result of one {@link Dendrite#forward}: per peer, an output {@code [batch, seq, 512]}
+ * float32 (zeros on failure, non-finite values replaced by 0) and a {@link PeerResult}; and the
+ * way back: {@link #backward} sends the caller's gradients w.r.t. those outputs to the peers and
+ * returns the gradients w.r.t. the inputs.
+ *
+ * <p>Using it in a SameDiff model: feed {@link #outputs()} into placeholders, ask
+ * {@code calculateGradients} for those placeholders (name them in {@code createGradFunction}),
+ * pass the gradients to {@link #backward}; see docs/dendrite.md.
+ */
+public final class DendriteCall {
+    private final Dendrite dendrite;
+    private final Modality modality;
+    private final List<Synapse> synapses;
+    private final List<INDArray> inputs;
+    private final Tensor[] sent;
+    private final List<INDArray> outputs;
+    private final List<PeerResult> results;
+    private volatile List<PeerResult> backwardResults = List.of();
+
+    DendriteCall(Dendrite dendrite, Modality modality, List<Synapse> synapses, List<INDArray> inputs,
+                 Tensor[] sent, List<Dendrite.Reply> replies) {
+        this.dendrite = dendrite;
+        this.modality = modality;
+        this.synapses = List.copyOf(synapses);
+        this.inputs = List.copyOf(inputs);
+        this.sent = sent;
+        this.outputs = replies.stream().map(Dendrite.Reply::value).toList();
+        this.results = replies.stream().map(Dendrite.Reply::result).toList();
+    }
+
+    public Modality modality() {
+        return modality;
+    }
+
+    public List<Synapse> synapses() {
+        return synapses;
+    }
+
+    /** The inputs as given to forward. */
+    public List<INDArray> inputs() {
+        return inputs;
+    }
+
+    /** Per peer, {@code [batch, seq, 512]} float32; zeros for every peer whose result is not OK. */
+    public List<INDArray> outputs() {
+        return outputs;
+    }
+
+    /** Per peer, the Forward's code, latency and message. */
+    public List<PeerResult> results() {
+        return results;
+    }
+
+    /** Per peer, the results of the last {@link #backward} (empty before it). */
+    public List<PeerResult> backwardResults() {
+        return backwardResults;
+    }
+
+    /**
+     * Sends each peer {@code [its inputs as sent in Forward, grads.get(i)]} through Backward,
+     * concurrently with the dendrite's deadline, and returns the peers' gradients w.r.t. the
+     * inputs, of the inputs' shapes (input dtype when floating, else float32). A peer whose
+     * Forward failed is not called (its output was zeros, its gradient is zeros); any failure
+     * gives zeros and a code in {@link #backwardResults()}.
+     *
+     * @param gradsWrtOutputs per peer, {@code [batch, seq, 512]}
+     */
+    public List<INDArray> backward(List<INDArray> gradsWrtOutputs) {
+        if (gradsWrtOutputs.size() != synapses.size()) {
+            throw new IllegalArgumentException(synapses.size() + " peers but " + gradsWrtOutputs.size()
+                    + " gradients");
+        }
+        List<CompletableFuture<Dendrite.Reply>> peers = new ArrayList<>(synapses.size());
+        for (int i = 0; i < synapses.size(); i++) {
+            INDArray g = gradsWrtOutputs.get(i);
+            long[] in = inputs.get(i).shape();
+            long[] outShape = {in[0], in[1], Neuron.NETWORK_DIM};
+            if (!Arrays.equals(outShape, g.shape())) {
+                throw new IllegalArgumentException("gradient " + i + " has shape "
+                        + Arrays.toString(g.shape()) + ", the output was " + Arrays.toString(outShape));
+            }
+            DataType dtype = inputs.get(i).dataType().isFPType() ? inputs.get(i).dataType() : DataType.FLOAT;
+            PeerResult forward = results.get(i);
+            if (!forward.ok()) {
+                peers.add(CompletableFuture.completedFuture(new Dendrite.Reply(Nd4j.zeros(dtype, in),
+                        new PeerResult(forward.synapseKey(), forward.code(), Duration.ZERO,
+                                "not sent: Forward was " + forward.code()))));
+                continue;
+            }
+            Tensor grads = dendrite.encodeGradient(g);
+            peers.add(dendrite.call(false, synapses.get(i), List.of(sent[i], grads), in, dtype));
+        }
+        List<Dendrite.Reply> replies = dendrite.awaitAll(
+                CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
+                        .thenApply(v -> Dendrite.joinAll(peers)));
+        backwardResults = replies.stream().map(Dendrite.Reply::result).toList();
+        return replies.stream().map(Dendrite.Reply::value).toList();
+    }
+}
