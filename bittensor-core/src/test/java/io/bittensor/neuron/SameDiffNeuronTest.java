@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.proto.Modality;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,18 +24,13 @@ class SameDiffNeuronTest {
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, F);
         SDVariable w = sd.var("W", Nd4j.rand(DataType.FLOAT, F, Neuron.NETWORK_DIM).subi(0.5));
         SDVariable b = sd.var("b", Nd4j.rand(DataType.FLOAT, Neuron.NETWORK_DIM).subi(0.5));
-        // tensormmul_bp is broken in M2.1 for rank 3: flatten to [batch*seq, F] and back.
-        SDVariable y2 = sd.mmul(sd.reshape(x, -1, F), w).add(b);
-        SDVariable batchSeq = sd.shape(x).get(SDIndex.interval(0, 2));
-        sd.reshape("y", y2, sd.concat(0, batchSeq, sd.constant(Nd4j.createFromArray((long) Neuron.NETWORK_DIM))));
+        // (tensormmul_bp is broken in M2.1 for rank 3: the helper flattens to [batch*seq, F] and back.)
+        TestNeurons.linear(sd, "yNoBias", x, w, F).add("y", b);
         SDVariable tokens = sd.placeHolder("tokens", DataType.INT64, -1, -1);
         SDVariable embed = sd.var("E", Nd4j.rand(DataType.FLOAT, 10, Neuron.NETWORK_DIM));
         // Embedding as one-hot x E: M2.1's gather gradient is wrong for repeated indices and
         // fails for some index sets (docs/neuron.md).
-        SDVariable oneHot = sd.reshape(sd.oneHot(tokens, 10), -1, 10);
-        SDVariable tokShape = sd.shape(tokens);
-        sd.reshape("yText", sd.mmul(oneHot, embed),
-                sd.concat(0, tokShape, sd.constant(Nd4j.createFromArray((long) Neuron.NETWORK_DIM))));
+        TestNeurons.linear(sd, "yText", sd.oneHot(tokens, 10), embed, 10);
         return sd;
     }
 

@@ -1,0 +1,197 @@
+package io.bittensor.dendrite;
+
+import static io.bittensor.neuron.TestNeurons.synapse;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.axon.Axon;
+import io.bittensor.neuron.TestNeurons;
+import io.bittensor.proto.BittensorGrpc;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.Synapse;
+import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.TensorCodec;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Dendrite against real peers on 127.0.0.1: healthy, dead, slow, lying, broken. */
+class DendriteIT {
+    private final List<AutoCloseable> closeMe = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closeMe.size() - 1; i >= 0; i--) {
+            closeMe.get(i).close();
+        }
+    }
+
+    private Axon axon(Axon.Builder b) {
+        Axon a = b.bindAddress("127.0.0.1").port(0).ioThreads(1).shutdownGrace(Duration.ofMillis(200))
+                .maxGradientNorm(Double.POSITIVE_INFINITY).build().start();
+        closeMe.add(a);
+        return a;
+    }
+
+    private Dendrite dendrite(Dendrite.Builder b) {
+        Dendrite d = b.ioThreads(1).build();
+        closeMe.add(d);
+        return d;
+    }
+
+    /** A peer speaking the wire protocol but replying [batch, seq, 7]: a shape we cannot use. */
+    private int wrongShapePeer() throws IOException {
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
+                .addService(new BittensorGrpc.BittensorImplBase() {
+                    @Override
+                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                        long[] s = TensorCodec.defaults().decode(request.getTensors(0)).shape();
+                        out.onNext(TensorMessage.newBuilder().addTensors(TensorCodec.defaults()
+                                .encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 7), Modality.TENSOR)).build());
+                        out.onCompleted();
+                    }
+                }).build().start();
+        closeMe.add(() -> {
+            server.shutdownNow();
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        });
+        return server.getPort();
+    }
+
+    private static int deadPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort(); // closed again at once: nobody listens there
+        }
+    }
+
+    @Test
+    void sixteenPeersGiveValuesZerosAndCodesWithinTheDeadline() throws Exception {
+        TestNeurons.Blocking slow = new TestNeurons.Blocking();
+        Axon axon = axon(Axon.builder().workerThreads(4).serve("slow", slow).serve("nan", new TestNeurons.NaNs()));
+        Axon axon2 = axon(Axon.builder().workerThreads(2));
+        closeMe.add(slow.release::countDown); // closed first: frees the worker before the axons close
+        List<Synapse> peers = new ArrayList<>();
+        peers.add(synapse("dead", "127.0.0.1", deadPort()));
+        peers.add(synapse("slow", "127.0.0.1", axon.port()));
+        peers.add(synapse("wrong", "127.0.0.1", wrongShapePeer()));
+        peers.add(synapse("nan", "127.0.0.1", axon.port()));
+        for (int i = 0; i < 12; i++) { // healthy, spread over two axons, each its own factor
+            Axon host = i % 2 == 0 ? axon : axon2;
+            host.serve("ok" + i, new TestNeurons.Scale(i + 1));
+            peers.add(synapse("ok" + i, "127.0.0.1", host.port()));
+        }
+        Duration deadline = Duration.ofMillis(800);
+        Dendrite dendrite = dendrite(Dendrite.builder().timeout(deadline));
+        INDArray x = Nd4j.rand(DataType.FLOAT, 3, 2, 512);
+        List<INDArray> inputs = java.util.Collections.nCopies(16, x);
+
+        long t0 = System.nanoTime();
+        DendriteCall call = dendrite.forward(peers, inputs, Modality.TENSOR);
+        long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+
+        List<ReturnCode> codes = call.results().stream().map(PeerResult::code).toList();
+        assertEquals(List.of(ReturnCode.UNAVAILABLE, ReturnCode.TIMEOUT, ReturnCode.BAD_REPLY, ReturnCode.OK),
+                codes.subList(0, 4), call.results().toString());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0.0, call.outputs().get(i).amaxNumber().doubleValue(), "zeros for peer " + i);
+            assertEquals(List.of(3L, 2L, 512L), java.util.Arrays.stream(call.outputs().get(i).shape()).boxed().toList());
+        }
+        assertEquals(0.0, call.outputs().get(3).amaxNumber().doubleValue(), "NaN becomes 0");
+        for (int i = 0; i < 12; i++) {
+            assertEquals(ReturnCode.OK, codes.get(4 + i));
+            assertTrue(x.mul(i + 1).equalsWithEps(call.outputs().get(4 + i), 1e-5), "peer ok" + i);
+        }
+        // Concurrent: the whole call takes one deadline, not the sum of the failures'.
+        assertTrue(elapsedMs < deadline.toMillis() + 700, "took " + elapsedMs + " ms");
+        assertTrue(call.results().get(1).latency().toMillis() >= deadline.toMillis() - 50);
+
+        // Backward: healthy peers answer c·G; failed ones are not called and give zeros.
+        INDArray g = Nd4j.rand(DataType.FLOAT, 3, 2, 512);
+        List<INDArray> dx = call.backward(java.util.Collections.nCopies(16, g));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0.0, dx.get(i).amaxNumber().doubleValue());
+            assertEquals(codes.get(i), call.backwardResults().get(i).code());
+        }
+        for (int i = 0; i < 12; i++) {
+            assertEquals(ReturnCode.OK, call.backwardResults().get(4 + i).code());
+            assertTrue(g.mul(i + 1).equalsWithEps(dx.get(4 + i), 1e-5));
+        }
+        // The failed peers are banned now: answered locally.
+        assertEquals(ReturnCode.BANNED, dendrite.forward(peers.subList(0, 1), List.of(x), Modality.TENSOR)
+                .results().get(0).code());
+    }
+
+    @Test
+    void aFailingPeerIsBannedForDoublingTimesAndClearedBySuccess() {
+        TestNeurons.Broken broken = new TestNeurons.Broken();
+        Axon axon = axon(Axon.builder().serve("b", broken));
+        AtomicLong now = new AtomicLong();
+        Dendrite dendrite = dendrite(Dendrite.builder().clockNanos(now::get)
+                .banInitial(Duration.ofSeconds(1)).banMax(Duration.ofSeconds(4)));
+        List<Synapse> peer = List.of(synapse("b", "127.0.0.1", axon.port()));
+        List<INDArray> x = List.of(Nd4j.rand(DataType.FLOAT, 1, 1, 512));
+        java.util.function.Supplier<ReturnCode> call =
+                () -> dendrite.forward(peer, x, Modality.TENSOR).results().get(0).code();
+
+        long[] expectedBansS = {1, 2, 4, 4}; // doubling, capped
+        for (long banS : expectedBansS) {
+            int before = broken.calls.get();
+            assertEquals(ReturnCode.MODEL_ERROR, call.get());
+            assertEquals(before + 1, broken.calls.get());
+            assertEquals(Duration.ofSeconds(banS), dendrite.bannedFor("b"));
+            now.addAndGet(TimeUnit.SECONDS.toNanos(banS) - 1);
+            assertEquals(ReturnCode.BANNED, call.get(), "still banned 1 ns before the end");
+            assertEquals(before + 1, broken.calls.get(), "no network call while banned");
+            now.incrementAndGet();
+        }
+        broken.healed = true;
+        assertEquals(ReturnCode.OK, call.get());
+        assertEquals(Duration.ZERO, dendrite.bannedFor("b"));
+        broken.healed = false;
+        assertEquals(ReturnCode.MODEL_ERROR, call.get());
+        assertEquals(Duration.ofSeconds(1), dendrite.bannedFor("b"), "success cleared the history");
+    }
+
+    @Test
+    void channelsAreReusedBoundedAndOwnAddressGoesToLocalhost() {
+        // Every interface, so 127.0.0.2 and localhost reach it too.
+        Axon axon = Axon.builder().port(0).ioThreads(1).serve("k", new TestNeurons.Scale(1)).build().start();
+        closeMe.add(axon);
+        int port = axon.port();
+        Dendrite dendrite = dendrite(Dendrite.builder().maxChannels(2).remoteIp("203.0.113.9"));
+        List<INDArray> x = List.of(Nd4j.rand(DataType.FLOAT, 1, 1, 512));
+        // Three endpoints of the same server (all of 127/8 is loopback on Linux).
+        Synapse a = synapse("k", "127.0.0.1", port);
+        Synapse b = synapse("k", "127.0.0.2", port);
+        Synapse c = synapse("k", "127.0.0.3", port);
+        for (Synapse s : List.of(a, b, a, a, b)) {
+            assertEquals(ReturnCode.OK, dendrite.forward(List.of(s), x, Modality.TENSOR).results().get(0).code());
+        }
+        assertEquals(2, dendrite.openChannels(), "reused, not one per call");
+        assertEquals(ReturnCode.OK, dendrite.forward(List.of(c), x, Modality.TENSOR).results().get(0).code());
+        assertEquals(2, dendrite.openChannels());
+        assertEquals(1, dendrite.evictedChannels());
+        assertFalse(dendrite.hasChannel(a), "a was least recently used");
+        assertTrue(dendrite.hasChannel(b) && dendrite.hasChannel(c));
+
+        // A synapse at our own advertised (here unroutable) address is called on localhost.
+        Synapse own = synapse("k", "203.0.113.9", port);
+        assertEquals(ReturnCode.OK, dendrite.forward(List.of(own), x, Modality.TENSOR).results().get(0).code());
+        assertEquals("localhost:" + port, dendrite.endpoint(own));
+    }
+}
