@@ -50,6 +50,7 @@ public final class Axon implements AutoCloseable {
     private final NettyTransport io;
     private final Server server;
     private volatile boolean started;
+    private volatile int boundPort = -1;
     private volatile boolean closed;
 
     private Axon(Builder b) {
@@ -99,6 +100,7 @@ public final class Axon implements AutoCloseable {
                 throw new UncheckedIOException("axon could not bind " + describeAddress(), e);
             }
             started = true;
+            boundPort = server.getPort();
             LOG.info("axon serving {} synapse(s) on port {} as {}", neurons.size(), port(),
                     keypair.publicKeyHex());
         }
@@ -114,7 +116,7 @@ public final class Axon implements AutoCloseable {
         if (!started) {
             throw new IllegalStateException("not started");
         }
-        return server.getPort();
+        return boundPort;
     }
 
     /** Serves (or replaces) {@code neuron} under {@code synapseKey}; takes effect at once. */
@@ -172,7 +174,7 @@ public final class Axon implements AutoCloseable {
         io.close(Duration.ofSeconds(2));
         boss.close(Duration.ofSeconds(2));
         if (started) {
-            LOG.info("axon on port {} closed", server.getPort());
+            LOG.info("axon on port {} closed", boundPort);
         }
     }
 

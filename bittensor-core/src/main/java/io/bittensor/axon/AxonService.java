@@ -47,6 +47,8 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     private final ExecutorService workers;
     private final Semaphore admission;
     private final LongAdder[] answered = new LongAdder[ReturnCode.values().length];
+    private static final long MODEL_ERROR_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+    private final Map<String, Long> lastModelErrorLog = new ConcurrentHashMap<>();
 
     AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
                 NonceWindow nonces, ExecutorService workers) {
@@ -138,9 +140,22 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             return header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage());
         } catch (RuntimeException | Error e) {
             // Errors too (an OOM in the model, a native failure): the server must keep serving.
-            LOG.warn("{} for synapse {}: the neuron failed", kind, request.getSynapseKey(), e);
+            logModelError(kind, request.getSynapseKey(), e);
             return header(request).setReturnCode(ReturnCode.MODEL_ERROR)
                     .setReturnMessage(abbreviate(String.valueOf(e)));
+        }
+    }
+
+    /** A full stack trace at most once a minute per synapse; one debug line otherwise. */
+    private void logModelError(Kind kind, String synapseKey, Throwable e) {
+        long now = System.nanoTime();
+        Long last = lastModelErrorLog.get(synapseKey);
+        if (last == null || now - last > MODEL_ERROR_LOG_INTERVAL_NANOS) {
+            lastModelErrorLog.put(synapseKey, now);
+            LOG.warn("{} for synapse {}: the neuron failed (further failures within a minute at DEBUG)",
+                    kind, synapseKey, e);
+        } else {
+            LOG.debug("{} for synapse {}: the neuron failed: {}", kind, synapseKey, e.toString());
         }
     }
 

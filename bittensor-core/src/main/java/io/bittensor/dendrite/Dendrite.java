@@ -250,9 +250,17 @@ public final class Dendrite implements AutoCloseable {
         if (value.dataType() != dtype) {
             value = value.castTo(dtype);
         }
-        // A peer's NaN or infinity must not poison the caller's model.
-        BooleanIndexing.replaceWhere(value, 0.0, Conditions.notFinite());
+        sanitize(value);
         return finish(key, expected, dtype, ReturnCode.OK, nanos, "", value);
+    }
+
+    /**
+     * Replaces NaN and ±infinity by 0 in place: a peer's garbage must not poison the caller's
+     * model. (Two ops: M2.1's {@code Conditions.notFinite()} matches nothing.)
+     */
+    static void sanitize(INDArray value) {
+        BooleanIndexing.replaceWhere(value, 0.0, Conditions.isNan());
+        BooleanIndexing.replaceWhere(value, 0.0, Conditions.isInfinite());
     }
 
     /** Records the outcome for the ban list and builds the reply (zeros unless a value is given). */

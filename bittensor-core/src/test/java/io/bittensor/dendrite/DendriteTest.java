@@ -44,6 +44,13 @@ class DendriteTest {
     }
 
     @Test
+    void sanitizeZeroesNaNAndInfinities() {
+        var x = Nd4j.createFromArray(1f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -2f);
+        Dendrite.sanitize(x);
+        assertEquals(Nd4j.createFromArray(1f, 0f, 0f, 0f, -2f), x);
+    }
+
+    @Test
     void backoffDoublesUpToTheCapAndForgetsOnSuccess() {
         AtomicLong now = new AtomicLong();
         Backoff b = new Backoff(Duration.ofMillis(100), Duration.ofMillis(350), now::get, 2);
