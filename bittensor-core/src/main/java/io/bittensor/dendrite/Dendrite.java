@@ -256,9 +256,13 @@ public final class Dendrite implements AutoCloseable {
 
     /**
      * Replaces NaN and ±infinity by 0 in place: a peer's garbage must not poison the caller's
-     * model. (Two ops: M2.1's {@code Conditions.notFinite()} matches nothing.)
+     * model. A finite sum proves there is nothing to replace (one cheap op on the common path);
+     * otherwise two replace ops (M2.1's {@code Conditions.notFinite()} matches nothing).
      */
     static void sanitize(INDArray value) {
+        if (value.isEmpty() || Double.isFinite(value.sumNumber().doubleValue())) {
+            return;
+        }
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isNan());
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isInfinite());
     }

@@ -1,0 +1,250 @@
+package io.bittensor.examples.bench;
+
+import io.bittensor.axon.Axon;
+import io.bittensor.dendrite.Dendrite;
+import io.bittensor.dendrite.DendriteCall;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.proto.BittensorGrpc;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.Synapse;
+import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.TensorCodec;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Axon/Dendrite over loopback:
+ * <ol>
+ *   <li>Forward requests/s and p50/p99 latency of {@code [64, 1, 512]} float32 against an identity
+ *       neuron, through a Dendrite, with 1 and 4 concurrent callers (sharing one Dendrite),
+ *       unsigned (what a Python peer sends) and signed;</li>
+ *   <li>the wall time of one fan-out to 16 peers that each take 50 ms, divided by that of one
+ *       single call.</li>
+ * </ol>
+ * The original Python peer, measured on this machine: 1 345 req/s with one caller (p50 0.70 ms,
+ * p99 0.95 ms), 1 766 with four, and a fan-out ratio of 16.0 (it calls peers one by one).
+ *
+ * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then run
+ * with the examples' runtime classpath, {@code OMP_NUM_THREADS=1} and
+ * {@code -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2}. Args: seconds per measurement
+ * (default 5).
+ */
+public final class AxonBench {
+    private static final int[] SHAPE = {64, 1, 512};
+
+    private AxonBench() {
+    }
+
+    /** Replies with its input: measures the transport, not a model. */
+    private static final class Identity implements Neuron {
+        @Override
+        public INDArray forwardTensor(INDArray x) {
+            return x;
+        }
+    }
+
+    /** Takes 50 ms per call, like a small model on a busy peer. */
+    private static final class Slow implements Neuron {
+        @Override
+        public INDArray forwardTensor(INDArray x) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return x;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
+        System.out.printf(Locale.ROOT, "AxonBench: %d cores, load average at start %s%n",
+                Runtime.getRuntime().availableProcessors(), loadAverage());
+        System.out.println("(shared machine: other builds may run at the same time; see load averages)");
+        INDArray x = Nd4j.rand(DataType.FLOAT, SHAPE);
+
+        System.out.printf(Locale.ROOT, "%nForward [64, 1, 512] float32, identity neuron, loopback, %.0f s each%n",
+                seconds);
+        System.out.printf(Locale.ROOT, "%-8s %-9s %12s %10s %10s %8s%n", "callers", "signed", "requests/s",
+                "p50 ms", "p99 ms", "errors");
+        try (Axon axon = Axon.builder().bindAddress("127.0.0.1").port(0).serve("id", new Identity())
+                .build().start()) {
+            Synapse peer = synapse("id", axon.port());
+            for (boolean signed : new boolean[] {false, true}) {
+                try (Dendrite dendrite = Dendrite.builder().signRequests(signed).build()) {
+                    for (int callers : new int[] {1, 4}) {
+                        run(dendrite, peer, x, callers, seconds); // warm-up: the JIT needs ~10 s here
+                        Result r = run(dendrite, peer, x, callers, seconds);
+                        System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f %10.3f %10.3f %8d%n", callers,
+                                signed ? "yes" : "no", r.perSecond, r.p50Ms, r.p99Ms, r.errors);
+                    }
+                }
+            }
+        }
+
+        System.out.printf(Locale.ROOT, "%nTransport ceiling under the same load: raw grpc-java echo of the same"
+                + " message (no decode, no encode, no worker hop), 1 caller: %.0f requests/s%n",
+                rawEcho(x, seconds));
+
+        System.out.printf(Locale.ROOT, "%nFan-out: 16 peers (16 Axons), each 50 ms per call%n");
+        List<Axon> axons = new ArrayList<>();
+        try (Dendrite dendrite = Dendrite.builder().signRequests(false).build()) {
+            List<Synapse> peers = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                Axon a = Axon.builder().bindAddress("127.0.0.1").port(0).ioThreads(1).workerThreads(2)
+                        .serve("slow" + i, new Slow()).build().start();
+                axons.add(a);
+                peers.add(synapse("slow" + i, a.port()));
+            }
+            List<INDArray> inputs = Collections.nCopies(16, x);
+            int reps = 15;
+            double[] single = new double[reps];
+            double[] fan = new double[reps];
+            dendrite.forward(peers, inputs, Modality.TENSOR); // opens the channels
+            for (int r = 0; r < reps; r++) { // interleaved so both see the same machine load
+                single[r] = timeMs(dendrite, peers.subList(0, 1), inputs.subList(0, 1));
+                fan[r] = timeMs(dendrite, peers, inputs);
+            }
+            Arrays.sort(single);
+            Arrays.sort(fan);
+            double s = single[reps / 2];
+            double f = fan[reps / 2];
+            System.out.printf(Locale.ROOT, "%-28s %10.1f ms%n", "one call (median of " + reps + ")", s);
+            System.out.printf(Locale.ROOT, "%-28s %10.1f ms%n", "fan-out to 16 (median)", f);
+            System.out.printf(Locale.ROOT, "%-28s %10.2f   (original: 16.0; goal <= 1.3)%n", "ratio", f / s);
+        } finally {
+            for (Axon a : axons) {
+                a.close();
+            }
+        }
+        System.out.printf(Locale.ROOT, "%nload average at end %s%n", loadAverage());
+    }
+
+    /** A bare gRPC server that echoes the request on its I/O thread, called by a blocking stub. */
+    private static double rawEcho(INDArray x, double seconds) throws IOException {
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
+                .addService(new BittensorGrpc.BittensorImplBase() {
+                    @Override
+                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                        out.onNext(request);
+                        out.onCompleted();
+                    }
+                }).build().start();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext()
+                .directExecutor().build();
+        try {
+            BittensorGrpc.BittensorBlockingStub stub = BittensorGrpc.newBlockingStub(channel);
+            TensorMessage m = TensorMessage.newBuilder().setSynapseKey("id")
+                    .addTensors(TensorCodec.defaults().encode(x, Modality.TENSOR)).build();
+            double rate = 0;
+            for (int round = 0; round < 2; round++) { // the first round warms up
+                long t0 = System.nanoTime();
+                long end = t0 + (long) (seconds * 1e9);
+                int n = 0;
+                while (System.nanoTime() < end) {
+                    stub.forward(m);
+                    n++;
+                }
+                rate = n / ((System.nanoTime() - t0) / 1e9);
+            }
+            return rate;
+        } finally {
+            channel.shutdownNow();
+            server.shutdownNow();
+        }
+    }
+
+    private record Result(double perSecond, double p50Ms, double p99Ms, long errors) {}
+
+    private static Result run(Dendrite dendrite, Synapse peer, INDArray x, int callers, double seconds)
+            throws InterruptedException {
+        long durationNanos = (long) (seconds * 1e9);
+        List<long[]> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong errors = new AtomicLong();
+        AtomicLong calls = new AtomicLong();
+        CountDownLatch start = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(callers);
+        List<Synapse> peers = List.of(peer);
+        List<INDArray> inputs = List.of(x);
+        for (int c = 0; c < callers; c++) {
+            Thread t = new Thread(() -> {
+                long[] lat = new long[1 << 20];
+                int n = 0;
+                try {
+                    start.await();
+                    long end = System.nanoTime() + durationNanos;
+                    long now;
+                    while ((now = System.nanoTime()) < end && n < lat.length) {
+                        DendriteCall call = dendrite.forward(peers, inputs, Modality.TENSOR);
+                        lat[n++] = System.nanoTime() - now;
+                        if (call.results().get(0).code() != ReturnCode.OK) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    latencies.add(Arrays.copyOf(lat, n));
+                    calls.addAndGet(n);
+                    done.countDown();
+                }
+            }, "bench-caller-" + c);
+            t.start();
+        }
+        long t0 = System.nanoTime();
+        start.countDown();
+        done.await();
+        double elapsed = (System.nanoTime() - t0) / 1e9;
+        long[] all = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
+        return new Result(calls.get() / elapsed, pct(all, 0.50), pct(all, 0.99), errors.get());
+    }
+
+    private static double pct(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
+    }
+
+    private static double timeMs(Dendrite dendrite, List<Synapse> peers, List<INDArray> inputs) {
+        long t0 = System.nanoTime();
+        DendriteCall call = dendrite.forward(peers, inputs, Modality.TENSOR);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        if (call.results().stream().anyMatch(r -> !r.ok())) {
+            throw new IllegalStateException("a peer failed: " + call.results());
+        }
+        return ms;
+    }
+
+    private static Synapse synapse(String key, int port) {
+        return Synapse.newBuilder().setVersion("0.0.0").setSynapseKey(key).setAddress("127.0.0.1")
+                .setPort(Integer.toString(port)).build();
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+}
