@@ -93,6 +93,7 @@ public final class Dendrite implements AutoCloseable {
      * TENSOR {@code [batch, seq, features]}.
      *
      * @throws IllegalArgumentException for lists of different sizes or an input of the wrong rank
+     * @throws IllegalStateException after {@link #close()}
      */
     public DendriteCall forward(List<Synapse> synapses, List<INDArray> inputs, Modality modality) {
         return awaitAll(forwardAsync(synapses, inputs, modality));
@@ -102,6 +103,9 @@ public final class Dendrite implements AutoCloseable {
     public CompletableFuture<DendriteCall> forwardAsync(List<Synapse> synapses, List<INDArray> inputs,
                                                         Modality modality) {
         Objects.requireNonNull(modality, "modality");
+        if (closed) {
+            throw new IllegalStateException("dendrite closed");
+        }
         if (synapses.size() != inputs.size()) {
             throw new IllegalArgumentException(synapses.size() + " synapses but " + inputs.size() + " inputs");
         }

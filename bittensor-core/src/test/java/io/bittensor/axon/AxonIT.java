@@ -354,5 +354,15 @@ class AxonIT {
                 .map(Thread::getName)
                 .noneMatch(n -> n.startsWith("axon-") || n.startsWith("dendrite-")));
         assertThrows(IllegalStateException.class, axon::start);
+        assertThrows(IllegalStateException.class, () -> dendrite.forward(List.of(), List.of(), Modality.TENSOR));
+    }
+
+    @Test
+    void aTakenPortIsAClearErrorAndLeavesNoThreads() {
+        Axon first = start(Axon.builder());
+        Axon second = Axon.builder().bindAddress("127.0.0.1").port(first.port()).build();
+        var e = assertThrows(java.io.UncheckedIOException.class, second::start);
+        assertTrue(e.getMessage().contains(Integer.toString(first.port())), e.getMessage());
+        second.close(); // already closed by the failed start: a no-op
     }
 }
