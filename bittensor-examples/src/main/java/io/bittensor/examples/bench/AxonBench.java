@@ -42,10 +42,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * The original Python peer, measured on this machine: 1 345 req/s with one caller (p50 0.70 ms,
  * p99 0.95 ms), 1 766 with four, and a fan-out ratio of 16.0 (it calls peers one by one).
  *
- * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then run
- * with the examples' runtime classpath, {@code OMP_NUM_THREADS=1} and
- * {@code -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2}. Args: seconds per measurement
- * (default 5).
+ * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then
+ * {@code OMP_NUM_THREADS=1 java -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2
+ * -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bench.AxonBench [seconds]}
+ * (seconds per measurement, default 5; each is preceded by a warm-up as long).
  */
 public final class AxonBench {
     private static final int[] SHAPE = {64, 1, 512};
