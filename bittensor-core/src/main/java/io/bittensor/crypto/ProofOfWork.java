@@ -76,10 +76,21 @@ public final class ProofOfWork {
         if (countLeadingZeroHexDigits(claimedBytes) < difficulty) {
             return false;
         }
+        return MessageDigest.isEqual(proofFor(s), claimedBytes);
+    }
+
+    /**
+     * The proof-of-work hash SHA-256(d || nounce zero bytes) of the entry's current nounce,
+     * whatever its difficulty. A relay that checked an entry's proof can drop the 32 bytes and
+     * recompute them when it sends the entry on (the metagraph does, to keep entries compact).
+     *
+     * @throws IllegalArgumentException if the nounce is outside [0, MAX_NOUNCE]
+     */
+    public static byte[] proofFor(SynapseOrBuilder s) {
         MessageDigest sha = SynapseSigner.sha256();
         sha.update(SynapseSigner.fieldsDigest(s).digest());
-        SynapseSigner.updateZeros(sha, s.getNounce());
-        return MessageDigest.isEqual(sha.digest(), claimedBytes);
+        SynapseSigner.updateZeros(sha, SynapseSigner.checkedNounce(s.getNounce()));
+        return sha.digest();
     }
 
     /** The number of leading '0' characters of the lowercase hex form of {@code hash}. */

@@ -67,6 +67,15 @@ class ProofOfWorkTest {
     }
 
     @Test
+    void proofForRecomputesTheSolvedProof() {
+        Synapse solved = ProofOfWork.solve(entry("5"), 2);
+        assertEquals(solved.getProofOfWork(),
+                ByteString.copyFrom(ProofOfWork.proofFor(solved.toBuilder().clearProofOfWork())));
+        assertThrows(IllegalArgumentException.class,
+                () -> ProofOfWork.proofFor(solved.toBuilder().setNounce(-1)));
+    }
+
+    @Test
     void difficultyZeroRequiresNothing() {
         assertTrue(ProofOfWork.check(entry("1"), 0), "an original entry without any proof");
         assertEquals(0, ProofOfWork.solve(entry("1"), 0).getNounce());
