@@ -1,0 +1,197 @@
+package io.bittensor.metagraph;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The known gossip peers: bounded, with O(1) random choice. Bootstrap peers are never dropped;
+ * after a failed exchange they wait an exponentially growing time (one interval, doubling, capped)
+ * before the next try. Any other peer is dropped after a failed exchange, as in the original, and
+ * quarantined for a while so that others mentioning it do not bring it straight back.
+ * Thread-safe.
+ */
+final class PeerSet {
+
+    private static final class Backoff {
+        int failures;
+        long nextAttemptMs;
+    }
+
+    private final int maxPeers;
+    private final long backoffBaseMs;
+    private final long backoffMaxMs;
+    private final long quarantineMs;
+    private final List<String> list = new ArrayList<>();
+    private final Map<String, Integer> index = new HashMap<>();
+    private final Map<String, Backoff> bootstraps = new HashMap<>();
+    private final Map<String, Long> quarantine;
+    private String self;
+
+    PeerSet(int maxPeers, long backoffBaseMs, long backoffMaxMs, long quarantineMs) {
+        this.maxPeers = maxPeers;
+        this.backoffBaseMs = backoffBaseMs;
+        this.backoffMaxMs = backoffMaxMs;
+        this.quarantineMs = quarantineMs;
+        this.quarantine = new LinkedHashMap<>(16, 0.75f, false) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > maxPeers;
+            }
+        };
+    }
+
+    /** Our own address: never added, never sampled. */
+    synchronized void setSelf(String address) {
+        self = address;
+        if (address != null && index.containsKey(address)) {
+            removeAt(index.get(address));
+            bootstraps.remove(address);
+        }
+    }
+
+    /** Adds a bootstrap peer; it does not count against the bound and is never dropped. */
+    synchronized void addBootstrap(String address) {
+        if (address.equals(self)) {
+            return;
+        }
+        bootstraps.putIfAbsent(address, new Backoff());
+        quarantine.remove(address);
+        if (!index.containsKey(address)) {
+            append(address);
+        }
+    }
+
+    enum Added { ADDED, KNOWN, SELF, QUARANTINED, FULL }
+
+    synchronized Added add(String address, long nowMs) {
+        if (address.equals(self)) {
+            return Added.SELF;
+        }
+        if (index.containsKey(address)) {
+            return Added.KNOWN;
+        }
+        Long until = quarantine.get(address);
+        if (until != null) {
+            if (nowMs < until) {
+                return Added.QUARANTINED;
+            }
+            quarantine.remove(address);
+        }
+        if (list.size() - bootstraps.size() >= maxPeers) {
+            // Keep what we have: a flood of made-up addresses cannot push out peers that work;
+            // dead ones leave after a failed exchange and make room.
+            return Added.FULL;
+        }
+        append(address);
+        return Added.ADDED;
+    }
+
+    /** A uniformly random peer that may be tried now, or null. */
+    synchronized String pick(Random random, long nowMs) {
+        int n = list.size();
+        if (n == 0) {
+            return null;
+        }
+        // Few bootstraps: a handful of random draws almost always lands on an eligible peer.
+        for (int attempt = 0; attempt < 8; attempt++) {
+            String p = list.get(random.nextInt(n));
+            if (eligible(p, nowMs)) {
+                return p;
+            }
+        }
+        List<String> ok = new ArrayList<>();
+        for (String p : list) {
+            if (eligible(p, nowMs)) {
+                ok.add(p);
+            }
+        }
+        return ok.isEmpty() ? null : ok.get(random.nextInt(ok.size()));
+    }
+
+    private boolean eligible(String p, long nowMs) {
+        Backoff b = bootstraps.get(p);
+        return b == null || nowMs >= b.nextAttemptMs;
+    }
+
+    /** Up to {@code n} distinct random peers, never {@code exclude}. */
+    synchronized List<String> sample(int n, String exclude, Random random) {
+        List<String> copy = new ArrayList<>(list);
+        if (exclude != null) {
+            copy.remove(exclude);
+        }
+        int k = Math.min(n, copy.size());
+        for (int i = 0; i < k; i++) {
+            int j = i + random.nextInt(copy.size() - i);
+            String t = copy.get(i);
+            copy.set(i, copy.get(j));
+            copy.set(j, t);
+        }
+        return new ArrayList<>(copy.subList(0, k));
+    }
+
+    /** A failed exchange: bootstrap peers back off, others are dropped and quarantined. */
+    synchronized void failed(String address, long nowMs) {
+        Backoff b = bootstraps.get(address);
+        if (b != null) {
+            b.failures++;
+            int shift = Math.min(b.failures - 1, 30);
+            long wait = Math.min(backoffMaxMs, backoffBaseMs << shift);
+            b.nextAttemptMs = nowMs + (wait < 0 ? backoffMaxMs : wait);
+            return;
+        }
+        Integer i = index.get(address);
+        if (i != null) {
+            removeAt(i);
+        }
+        if (quarantineMs > 0) {
+            quarantine.put(address, nowMs + quarantineMs);
+        }
+    }
+
+    synchronized void succeeded(String address) {
+        Backoff b = bootstraps.get(address);
+        if (b != null) {
+            b.failures = 0;
+            b.nextAttemptMs = 0;
+        }
+    }
+
+    /** Consecutive failed exchanges with a bootstrap peer (0 for others). */
+    synchronized int bootstrapFailures(String address) {
+        Backoff b = bootstraps.get(address);
+        return b == null ? 0 : b.failures;
+    }
+
+    synchronized List<String> list(int n) {
+        return new ArrayList<>(list.subList(0, Math.min(n, list.size())));
+    }
+
+    synchronized boolean contains(String address) {
+        return index.containsKey(address);
+    }
+
+    synchronized int size() {
+        return list.size();
+    }
+
+    private void append(String address) {
+        index.put(address, list.size());
+        list.add(address);
+    }
+
+    private void removeAt(int i) {
+        String gone = list.get(i);
+        String last = list.remove(list.size() - 1);
+        index.remove(gone);
+        if (i < list.size()) {
+            list.set(i, last);
+            index.put(last, i);
+        }
+    }
+}
