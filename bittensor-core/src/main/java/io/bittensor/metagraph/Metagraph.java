@@ -21,11 +21,13 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -79,6 +81,8 @@ public final class Metagraph implements AutoCloseable {
     private final PeerSet peers;
     private final AtomicLongArray counters = new AtomicLongArray(DropReason.values().length);
     private final ReentrantLock roundLock = new ReentrantLock();
+    // Guarded by roundLock.
+    private int roundsRun;
 
     private final Object tableLock = new Object();
     // Guarded by tableLock.
@@ -418,7 +422,8 @@ public final class Metagraph implements AutoCloseable {
 
     /**
      * One gossip round: re-issue local entries that are due, drop lapsed entries, then trade with
-     * one random eligible peer and absorb its reply. Rounds never overlap.
+     * one random eligible peer (with up to {@code warmupFanout} distinct ones during the first
+     * {@code warmupRounds} rounds) and absorb each reply. Rounds never overlap.
      */
     public RoundResult runRound() {
         roundLock.lock();
@@ -426,32 +431,45 @@ public final class Metagraph implements AutoCloseable {
             long now = clock.millis();
             reissueDue(now);
             purgeLapsed(now);
-            String peer = peers.pick(random, now);
-            if (peer == null) {
-                return RoundResult.noPeer();
+            int fanout = roundsRun < config.warmupRounds() ? config.warmupFanout() : 1;
+            roundsRun++;
+            List<RoundResult.Exchange> done = new ArrayList<>(fanout);
+            Set<String> tried = new HashSet<>();
+            for (int i = 0; i < fanout; i++) {
+                String peer = peers.pick(random, now, tried);
+                if (peer == null) {
+                    break;
+                }
+                tried.add(peer);
+                done.add(exchange(peer, now));
             }
-            GossipBatch request = outgoing(now, peer);
-            GossipBatch reply;
-            try {
-                reply = call(peer, request);
-            } catch (StatusRuntimeException e) {
-                LOG.debug("gossip with {} failed: {}", peer, e.getStatus());
-                peers.failed(peer, now);
-                return new RoundResult(RoundResult.Outcome.FAILED, peer, 0, 0);
-            }
-            String over = overLimits(reply);
-            if (over != null) {
-                count(DropReason.MESSAGE_OVER_LIMITS);
-                LOG.info("refused gossip reply from {}: {}", peer, over);
-                peers.failed(peer, now);
-                return new RoundResult(RoundResult.Outcome.REFUSED, peer, 0, 0);
-            }
-            peers.succeeded(peer);
-            int taken = absorb(reply, now);
-            return new RoundResult(RoundResult.Outcome.OK, peer, reply.getSynapsesCount(), taken);
+            return new RoundResult(done);
         } finally {
             roundLock.unlock();
         }
+    }
+
+    private RoundResult.Exchange exchange(String peer, long now) {
+        GossipBatch request = outgoing(now, peer);
+        GossipBatch reply;
+        try {
+            reply = call(peer, request);
+        } catch (StatusRuntimeException e) {
+            LOG.debug("gossip with {} failed: {}", peer, e.getStatus());
+            peers.failed(peer, now);
+            return new RoundResult.Exchange(peer, RoundResult.Outcome.FAILED, 0, 0);
+        }
+        String over = overLimits(reply);
+        if (over != null) {
+            count(DropReason.MESSAGE_OVER_LIMITS);
+            LOG.info("refused gossip reply from {}: {}", peer, over);
+            peers.failed(peer, now);
+            return new RoundResult.Exchange(peer, RoundResult.Outcome.REFUSED, 0, 0);
+        }
+        peers.succeeded(peer);
+        int taken = absorb(reply, now);
+        return new RoundResult.Exchange(peer, RoundResult.Outcome.OK, reply.getSynapsesCount(),
+                taken);
     }
 
     private GossipBatch call(String peer, GossipBatch request) {

@@ -34,6 +34,8 @@ public final class MetagraphConfig {
     private final Duration maxExpiryAhead;
     private final int metagraphSize;
     private final int maxPeers;
+    private final int warmupRounds;
+    private final int warmupFanout;
     private final int powDifficulty;
     private final int maxNounce;
     private final boolean acceptUnsigned;
@@ -62,6 +64,8 @@ public final class MetagraphConfig {
         maxExpiryAhead = b.maxExpiryAhead;
         metagraphSize = b.metagraphSize;
         maxPeers = b.maxPeers;
+        warmupRounds = b.warmupRounds;
+        warmupFanout = b.warmupFanout;
         powDifficulty = b.powDifficulty;
         maxNounce = b.maxNounce >= 0 ? b.maxNounce : defaultMaxNounce(b.powDifficulty);
         acceptUnsigned = b.acceptUnsigned;
@@ -109,6 +113,8 @@ public final class MetagraphConfig {
         require(synapsesPerMessage >= 1, "synapsesPerMessage must be >= 1");
         require(metagraphSize >= 1, "metagraphSize must be >= 1");
         require(maxPeers >= 1, "maxPeers must be >= 1");
+        require(warmupRounds >= 0, "warmupRounds must be >= 0");
+        require(warmupFanout >= 1, "warmupFanout must be >= 1");
         require(powDifficulty >= 0 && powDifficulty <= ProofOfWork.MAX_DIFFICULTY,
                 "powDifficulty must be in [0, 64], got " + powDifficulty);
         require(maxNounce >= 0 && maxNounce <= SynapseSigner.MAX_NOUNCE,
@@ -157,6 +163,8 @@ public final class MetagraphConfig {
         b.maxExpiryAhead = maxExpiryAhead;
         b.metagraphSize = metagraphSize;
         b.maxPeers = maxPeers;
+        b.warmupRounds = warmupRounds;
+        b.warmupFanout = warmupFanout;
         b.powDifficulty = powDifficulty;
         b.maxNounce = maxNounce;
         b.acceptUnsigned = acceptUnsigned;
@@ -217,7 +225,11 @@ public final class MetagraphConfig {
         return ttl;
     }
 
-    /** How far ahead we set expires_at_ms on our own entries. Default 60 s. */
+    /**
+     * How far ahead we set expires_at_ms on our own entries: how long a dead node's entries may
+     * outlive it. Must exceed the time a re-issued entry takes to reach every node (6 rounds
+     * measured at N = 64, growing with log N). Default 120 s.
+     */
     public Duration expiryHorizon() {
         return expiryHorizon;
     }
@@ -227,7 +239,7 @@ public final class MetagraphConfig {
         return reissueEvery;
     }
 
-    /** Entries that claim to live further ahead than this are refused. Default 5 min. */
+    /** Entries that claim to live further ahead than this are refused. Default 10 min. */
     public Duration maxExpiryAhead() {
         return maxExpiryAhead;
     }
@@ -240,6 +252,19 @@ public final class MetagraphConfig {
     /** Most peer addresses kept. Default 1000. */
     public int maxPeers() {
         return maxPeers;
+    }
+
+    /**
+     * Rounds after start in which we trade with {@link #warmupFanout()} peers instead of one, so a
+     * node that just joined catches up in a few rounds. Default 3.
+     */
+    public int warmupRounds() {
+        return warmupRounds;
+    }
+
+    /** Exchanges per warm-up round. Default 3. */
+    public int warmupFanout() {
+        return warmupFanout;
     }
 
     /** Proof-of-work difficulty we solve for and require of signed entries. Default 2. */
@@ -314,7 +339,8 @@ public final class MetagraphConfig {
                 + ", synapsesPerMessage=" + synapsesPerMessage + ", ttl=" + ttl
                 + ", expiryHorizon=" + expiryHorizon + ", reissueEvery=" + reissueEvery
                 + ", maxExpiryAhead=" + maxExpiryAhead + ", metagraphSize=" + metagraphSize
-                + ", maxPeers=" + maxPeers + ", powDifficulty=" + powDifficulty + ", maxNounce="
+                + ", maxPeers=" + maxPeers + ", warmupRounds=" + warmupRounds + ", warmupFanout="
+                + warmupFanout + ", powDifficulty=" + powDifficulty + ", maxNounce="
                 + maxNounce + ", acceptUnsigned=" + acceptUnsigned + ", keepRelayedSignatures="
                 + keepRelayedSignatures + "]";
     }
@@ -330,11 +356,13 @@ public final class MetagraphConfig {
         private int peersPerMessage = 10;
         private int synapsesPerMessage = 1000;
         private Duration ttl = Duration.ofSeconds(15);
-        private Duration expiryHorizon = Duration.ofSeconds(60);
+        private Duration expiryHorizon = Duration.ofSeconds(120);
         private Duration reissueEvery;
-        private Duration maxExpiryAhead = Duration.ofMinutes(5);
+        private Duration maxExpiryAhead = Duration.ofMinutes(10);
         private int metagraphSize = 10_000;
         private int maxPeers = 1000;
+        private int warmupRounds = 3;
+        private int warmupFanout = 3;
         private int powDifficulty = 2;
         private int maxNounce = -1;
         private boolean acceptUnsigned = true;
@@ -419,6 +447,16 @@ public final class MetagraphConfig {
 
         public Builder maxPeers(int v) {
             maxPeers = v;
+            return this;
+        }
+
+        public Builder warmupRounds(int v) {
+            warmupRounds = v;
+            return this;
+        }
+
+        public Builder warmupFanout(int v) {
+            warmupFanout = v;
             return this;
         }
 

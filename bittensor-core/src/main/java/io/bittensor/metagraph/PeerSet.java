@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * The known gossip peers: bounded, with O(1) random choice. Bootstrap peers are never dropped;
@@ -92,8 +93,8 @@ final class PeerSet {
         return Added.ADDED;
     }
 
-    /** A uniformly random peer that may be tried now, or null. */
-    synchronized String pick(Random random, long nowMs) {
+    /** A uniformly random peer that may be tried now and is not in {@code skip}, or null. */
+    synchronized String pick(Random random, long nowMs, Set<String> skip) {
         int n = list.size();
         if (n == 0) {
             return null;
@@ -101,13 +102,13 @@ final class PeerSet {
         // Few bootstraps: a handful of random draws almost always lands on an eligible peer.
         for (int attempt = 0; attempt < 8; attempt++) {
             String p = list.get(random.nextInt(n));
-            if (eligible(p, nowMs)) {
+            if (eligible(p, nowMs) && !skip.contains(p)) {
                 return p;
             }
         }
         List<String> ok = new ArrayList<>();
         for (String p : list) {
-            if (eligible(p, nowMs)) {
+            if (eligible(p, nowMs) && !skip.contains(p)) {
                 ok.add(p);
             }
         }

@@ -1,19 +1,19 @@
 package io.bittensor.metagraph;
 
-/**
- * What one gossip round did.
- *
- * @param outcome whether an exchange happened and how it ended
- * @param peer the peer tried, or null when none was eligible
- * @param synapsesReceived entries in the peer's reply
- * @param synapsesTaken new or newer entries stored from the reply
- */
-public record RoundResult(Outcome outcome, String peer, int synapsesReceived, int synapsesTaken) {
+import java.util.List;
 
-    /** How a round ended. */
+/**
+ * What one gossip round did: one exchange, or a few during the warm-up rounds after start, or
+ * none when no peer could be tried.
+ */
+public record RoundResult(List<Exchange> exchanges) {
+
+    public RoundResult {
+        exchanges = List.copyOf(exchanges);
+    }
+
+    /** How one exchange ended. */
     public enum Outcome {
-        /** No known peer could be tried (none known, or bootstraps backing off). */
-        NO_PEER,
         /** The exchange succeeded and the reply was absorbed. */
         OK,
         /** The call failed (unreachable, timeout, error status): the peer was dropped or backs off. */
@@ -22,7 +22,19 @@ public record RoundResult(Outcome outcome, String peer, int synapsesReceived, in
         REFUSED
     }
 
-    static RoundResult noPeer() {
-        return new RoundResult(Outcome.NO_PEER, null, 0, 0);
+    /**
+     * One exchange with one peer.
+     *
+     * @param peer the peer's "host:port"
+     * @param outcome how it ended
+     * @param synapsesReceived entries in the peer's reply
+     * @param synapsesTaken new or newer entries stored from the reply
+     */
+    public record Exchange(String peer, Outcome outcome, int synapsesReceived, int synapsesTaken) {
+    }
+
+    /** Whether any exchange succeeded. */
+    public boolean anyOk() {
+        return exchanges.stream().anyMatch(e -> e.outcome() == Outcome.OK);
     }
 }

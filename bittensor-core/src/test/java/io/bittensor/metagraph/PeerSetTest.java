@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class PeerSetTest {
@@ -46,10 +47,10 @@ class PeerSetTest {
         long now = 0;
         long[] waits = new long[5];
         for (int i = 0; i < 5; i++) {
-            assertEquals("b:1", p.pick(r, now));
+            assertEquals("b:1", p.pick(r, now, Set.of()));
             p.failed("b:1", now);
             long t = now + 1;
-            while (p.pick(r, t) == null) {
+            while (p.pick(r, t, Set.of()) == null) {
                 t += 1000;
             }
             waits[i] = t - now;
@@ -63,7 +64,7 @@ class PeerSetTest {
         assertEquals(5, p.bootstrapFailures("b:1"));
         p.succeeded("b:1");
         assertEquals(0, p.bootstrapFailures("b:1"));
-        assertEquals("b:1", p.pick(r, now));
+        assertEquals("b:1", p.pick(r, now, Set.of()));
     }
 
     @Test
@@ -74,10 +75,10 @@ class PeerSetTest {
         p.failed("b:1", 0);
         Random r = new Random(2);
         for (int i = 0; i < 50; i++) {
-            assertEquals("a:1", p.pick(r, 1));
+            assertEquals("a:1", p.pick(r, 1, Set.of()));
         }
         p.failed("a:1", 1);
-        assertNull(p.pick(r, 2));
+        assertNull(p.pick(r, 2, Set.of()));
     }
 
     @Test
