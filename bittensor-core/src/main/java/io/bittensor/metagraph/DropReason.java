@@ -34,5 +34,7 @@ public enum DropReason {
     /** A stored entry evicted to keep metagraph_size (the soonest to lapse goes first). */
     EVICTED,
     /** A new peer address not kept because the peer set is full. */
-    PEERS_FULL
+    PEERS_FULL,
+    /** A whole received request not absorbed because the absorb queue was full (load shedding). */
+    ABSORB_BUSY
 }

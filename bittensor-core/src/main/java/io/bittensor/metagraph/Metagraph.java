@@ -93,6 +93,7 @@ public final class Metagraph implements AutoCloseable {
 
     private Server server;
     private ThreadPoolExecutor serverExecutor;
+    private ThreadPoolExecutor absorbExecutor;
     private ScheduledExecutorService loop;
     private volatile String selfAddress;
     private volatile boolean closed;
@@ -131,6 +132,11 @@ public final class Metagraph implements AutoCloseable {
         serverExecutor = new ThreadPoolExecutor(config.serverThreads(), config.serverThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.serverQueue()),
                 daemonThreads("metagraph-server"), new ThreadPoolExecutor.AbortPolicy());
+        // Checking a request's signatures can take a second (1000 entries); it runs here, one
+        // request at a time, so the server threads stay free to answer within callers' deadlines.
+        absorbExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(config.absorbQueue()), daemonThreads("metagraph-absorb"),
+                (task, pool) -> count(DropReason.ABSORB_BUSY));
         try {
             server = NettyServerBuilder
                     .forAddress(new InetSocketAddress(config.bindHost(), config.port()))
@@ -141,6 +147,7 @@ public final class Metagraph implements AutoCloseable {
                     .start();
         } catch (IOException e) {
             serverExecutor.shutdownNow();
+            absorbExecutor.shutdownNow();
             server = null;
             throw new MetagraphException("cannot bind the gossip server on " + config.bindHost()
                     + ":" + config.port(), e);
@@ -195,7 +202,9 @@ public final class Metagraph implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             serverExecutor.shutdownNow();
+            absorbExecutor.shutdownNow();
             awaitQuietly(serverExecutor);
+            awaitQuietly(absorbExecutor);
         }
     }
 
@@ -485,7 +494,8 @@ public final class Metagraph implements AutoCloseable {
                     .withDeadlineAfter(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS)
                     .gossip(request);
         } finally {
-            channel.shutdownNow();
+            // Graceful: the call is over, and an abrupt close only makes the peer log broken pipes.
+            channel.shutdown();
         }
     }
 
@@ -766,14 +776,16 @@ public final class Metagraph implements AutoCloseable {
                 return;
             }
             // As the original: the reply is what we knew before taking the request in. Replying
-            // first also keeps signature checks out of the caller's deadline.
+            // first keeps signature checks out of the caller's deadline.
             responses.onNext(outgoing(now, null));
             responses.onCompleted();
-            try {
-                absorb(request, now);
-            } catch (RuntimeException e) {
-                LOG.warn("absorbing a gossip request failed", e);
-            }
+            absorbExecutor.execute(() -> {
+                try {
+                    absorb(request, now);
+                } catch (RuntimeException e) {
+                    LOG.warn("absorbing a gossip request failed", e);
+                }
+            });
         }
     }
 

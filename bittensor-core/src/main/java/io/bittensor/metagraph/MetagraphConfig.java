@@ -44,6 +44,7 @@ public final class MetagraphConfig {
     private final int maxFieldBytes;
     private final int serverThreads;
     private final int serverQueue;
+    private final int absorbQueue;
     private final Duration bootstrapBackoffMax;
     private final Duration peerQuarantine;
     private final Clock clock;
@@ -74,6 +75,7 @@ public final class MetagraphConfig {
         maxFieldBytes = b.maxFieldBytes;
         serverThreads = b.serverThreads;
         serverQueue = b.serverQueue;
+        absorbQueue = b.absorbQueue;
         bootstrapBackoffMax = b.bootstrapBackoffMax;
         peerQuarantine = b.peerQuarantine != null ? b.peerQuarantine : b.expiryHorizon;
         clock = b.clock;
@@ -123,6 +125,7 @@ public final class MetagraphConfig {
         require(maxFieldBytes >= 66, "maxFieldBytes must hold a key (66)");
         require(serverThreads >= 1, "serverThreads must be >= 1");
         require(serverQueue >= 1, "serverQueue must be >= 1");
+        require(absorbQueue >= 1, "absorbQueue must be >= 1");
         positive(bootstrapBackoffMax, "bootstrapBackoffMax");
         require(!peerQuarantine.isNegative(), "peerQuarantine must be >= 0");
     }
@@ -173,6 +176,7 @@ public final class MetagraphConfig {
         b.maxFieldBytes = maxFieldBytes;
         b.serverThreads = serverThreads;
         b.serverQueue = serverQueue;
+        b.absorbQueue = absorbQueue;
         b.bootstrapBackoffMax = bootstrapBackoffMax;
         b.peerQuarantine = peerQuarantine;
         b.clock = clock;
@@ -311,6 +315,14 @@ public final class MetagraphConfig {
         return serverQueue;
     }
 
+    /**
+     * Received requests waiting for their entries to be checked; beyond it a request's content
+     * is dropped (counted as ABSORB_BUSY: gossip repeats itself). Default 16.
+     */
+    public int absorbQueue() {
+        return absorbQueue;
+    }
+
     /** Longest wait between retries of a bootstrap peer. Default 5 min. */
     public Duration bootstrapBackoffMax() {
         return bootstrapBackoffMax;
@@ -371,6 +383,7 @@ public final class MetagraphConfig {
         private int maxFieldBytes = DEFAULT_MAX_FIELD_BYTES;
         private int serverThreads = 2;
         private int serverQueue = 64;
+        private int absorbQueue = 16;
         private Duration bootstrapBackoffMax = Duration.ofMinutes(5);
         private Duration peerQuarantine;
         private Clock clock = Clock.systemUTC();
@@ -497,6 +510,11 @@ public final class MetagraphConfig {
 
         public Builder serverQueue(int v) {
             serverQueue = v;
+            return this;
+        }
+
+        public Builder absorbQueue(int v) {
+            absorbQueue = v;
             return this;
         }
 
