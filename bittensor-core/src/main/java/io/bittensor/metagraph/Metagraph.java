@@ -129,9 +129,12 @@ public final class Metagraph implements AutoCloseable {
         if (server != null) {
             return this;
         }
+        // Bounded threads and queue. Past the queue the transport thread runs the task itself:
+        // that slows reading further requests (back-pressure) where a rejection would leave gRPC
+        // with a half-started call (grpc-java #636).
         serverExecutor = new ThreadPoolExecutor(config.serverThreads(), config.serverThreads(), 0,
                 TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(config.serverQueue()),
-                daemonThreads("metagraph-server"), new ThreadPoolExecutor.AbortPolicy());
+                daemonThreads("metagraph-server"), new ThreadPoolExecutor.CallerRunsPolicy());
         // Checking a request's signatures can take a second (1000 entries); it runs here, one
         // request at a time, so the server threads stay free to answer within callers' deadlines.
         absorbExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
@@ -142,6 +145,8 @@ public final class Metagraph implements AutoCloseable {
                     .forAddress(new InetSocketAddress(config.bindHost(), config.port()))
                     .executor(serverExecutor)
                     .maxInboundMessageSize(config.maxMessageBytes())
+                    // One gossip call at a time is all an honest peer needs per connection.
+                    .maxConcurrentCallsPerConnection(4)
                     .addService(new GossipService())
                     .build()
                     .start();

@@ -310,7 +310,10 @@ public final class MetagraphConfig {
         return serverThreads;
     }
 
-    /** Gossip calls queued beyond the busy threads before new ones are refused. Default 64. */
+    /**
+     * Gossip call tasks queued beyond the busy threads; past it the transport thread runs them,
+     * which slows reading new requests. Default 64.
+     */
     public int serverQueue() {
         return serverQueue;
     }

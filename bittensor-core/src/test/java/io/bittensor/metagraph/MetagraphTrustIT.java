@@ -113,6 +113,23 @@ class MetagraphTrustIT {
     }
 
     @Test
+    void compactRelayDropsOnlyTheRedundantSignature() {
+        MetagraphGrpcStub stub = start(b -> b.keepRelayedSignatures(false));
+        Synapse good = Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60));
+        stub.gossip(batch(good));
+        await(() -> node.synapse(Entries.key(1)).isPresent(), "the entry");
+        Synapse relayed = stub.gossip(GossipBatch.getDefaultInstance()).getSynapsesList().stream()
+                .filter(s -> s.getSynapseKey().equals(Entries.key(1))).findFirst().orElseThrow();
+        assertTrue(relayed.getSignature().isEmpty(), "original signature not stored");
+        assertEquals(good.toBuilder().clearSignature().build(), relayed);
+        assertTrue(io.bittensor.crypto.SynapseSigner.verifyExpiry(relayed),
+                "still authenticated by the expiry signature");
+        Synapse local = stub.gossip(GossipBatch.getDefaultInstance()).getSynapsesList().stream()
+                .filter(s -> s.getSynapseKey().equals(Entries.key(0))).findFirst().orElseThrow();
+        assertTrue(io.bittensor.crypto.SynapseSigner.verify(local), "our own keep theirs");
+    }
+
+    @Test
     void forgedSignatureIsRejected() {
         MetagraphGrpcStub stub = start(b -> b);
         stub.gossip(batch(Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60))));
