@@ -280,7 +280,8 @@ public final class Metagraph implements AutoCloseable {
      * run, so it never lapses here nor, while we live, anywhere else. Weight +inf unless set.
      *
      * @return the entry as first published
-     * @throws IllegalArgumentException on an empty key or a port outside [0, 65535]
+     * @throws IllegalArgumentException on an empty key, a key or address over maxFieldBytes, or a
+     *     port outside [0, 65535]
      */
     public Synapse subscribe(String synapseKey, String address, int port, Keypair owner) {
         if (synapseKey == null || synapseKey.isEmpty()) {
@@ -289,16 +290,25 @@ public final class Metagraph implements AutoCloseable {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
         }
+        int max = config.maxFieldBytes();
+        if (ByteString.copyFromUtf8(synapseKey).size() > max
+                || ByteString.copyFromUtf8(address).size() > max) {
+            // Peers would refuse every message carrying it, and so drop us.
+            throw new IllegalArgumentException("synapseKey and address must fit in " + max
+                    + " bytes (maxFieldBytes)");
+        }
         Synapse base = Synapse.newBuilder().setVersion(SynapseRecord.DEFAULT_VERSION)
                 .setNeuronKey(owner.publicKeyHex()).setSynapseKey(synapseKey)
                 .setAddress(address).setPort(Integer.toString(port)).build();
         base = SynapseSigner.sign(ProofOfWork.solve(base, config.powDifficulty()), owner);
         long now = clock.millis();
+        LocalEntry e = new LocalEntry(base, owner, now);
+        byte[] record = issue(e, now);
         synchronized (tableLock) {
-            LocalEntry e = new LocalEntry(base, owner, now);
             locals.put(synapseKey, e);
-            return issue(e, now);
+            table.put(record);
         }
+        return SynapseRecord.decode(record);
     }
 
     /** Stops publishing a local synapse; other nodes drop it when its last expiry passes. */
@@ -313,23 +323,33 @@ public final class Metagraph implements AutoCloseable {
         return true;
     }
 
-    /** Signs a fresh expiry on a local entry and stores it. Caller holds tableLock. */
-    private Synapse issue(LocalEntry e, long now) {
+    /** The local entry with a fresh expiry, signed, as a record (no lock: signing takes time). */
+    private byte[] issue(LocalEntry e, long now) {
         long expiry = now + config.expiryHorizon().toMillis();
         Synapse s = SynapseSigner.withExpiry(e.base(), expiry, e.owner());
         int flags = SynapseRecord.FLAG_LOCAL | SynapseRecord.FLAG_SIG | SynapseRecord.FLAG_EXPIRY
                 | (s.getProofOfWork().isEmpty() ? 0 : SynapseRecord.FLAG_POW);
-        table.put(SynapseRecord.encode(s, flags, expiry));
-        locals.put(e.base().getSynapseKey(), new LocalEntry(e.base(), e.owner(), now));
-        return s;
+        return SynapseRecord.encode(s, flags, expiry);
     }
 
     private void reissueDue(long now) {
         long every = config.reissueEvery().toMillis();
+        List<LocalEntry> due = new ArrayList<>();
         synchronized (tableLock) {
-            for (LocalEntry e : List.copyOf(locals.values())) {
+            for (LocalEntry e : locals.values()) {
                 if (now - e.issuedAtMs() >= every) {
-                    issue(e, now);
+                    due.add(e);
+                }
+            }
+        }
+        for (LocalEntry e : due) {
+            byte[] record = issue(e, now);
+            String key = e.base().getSynapseKey();
+            synchronized (tableLock) {
+                // Unless unsubscribed or subscribed anew meanwhile.
+                if (locals.get(key) == e) {
+                    locals.put(key, new LocalEntry(e.base(), e.owner(), now));
+                    table.put(record);
                 }
             }
         }

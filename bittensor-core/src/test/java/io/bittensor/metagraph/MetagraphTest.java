@@ -54,6 +54,17 @@ class MetagraphTest {
     }
 
     @Test
+    void subscribeRefusesWhatPeersWouldRefuse() {
+        try (Metagraph m = metagraph()) {
+            assertThrows(IllegalArgumentException.class, () -> m.subscribe("", "h", 1));
+            assertThrows(IllegalArgumentException.class, () -> m.subscribe("k", "h", 65536));
+            assertThrows(IllegalArgumentException.class,
+                    () -> m.subscribe("k".repeat(257), "h", 1));
+            assertEquals(0, m.size());
+        }
+    }
+
+    @Test
     void weightsDefaultAsTheOriginal() {
         try (Metagraph m = metagraph()) {
             m.subscribe(Entries.key(1), "10.0.0.2", 8091);

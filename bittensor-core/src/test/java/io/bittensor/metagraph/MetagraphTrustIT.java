@@ -94,6 +94,12 @@ class MetagraphTrustIT {
         }
     }
 
+    /** Sends one entry and waits until the node holds it. */
+    private void give(MetagraphGrpcStub stub, Synapse s) {
+        stub.gossip(batch(s));
+        await(() -> node.synapse(s.getSynapseKey()).isPresent(), s.getSynapseKey());
+    }
+
     private void sendAndAwait(MetagraphGrpcStub stub, GossipBatch b, DropReason reason) {
         long before = node.dropped(reason);
         stub.gossip(b);
@@ -104,8 +110,7 @@ class MetagraphTrustIT {
     void validEntriesAreTakenAndRelayed() {
         MetagraphGrpcStub stub = start(b -> b);
         Synapse good = Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60));
-        stub.gossip(batch(good));
-        await(() -> node.synapse(Entries.key(1)).isPresent(), "the entry");
+        give(stub, good);
         assertEquals(good, node.synapse(Entries.key(1)).orElseThrow(), "kept byte for byte");
         GossipBatch reply = stub.gossip(GossipBatch.getDefaultInstance());
         assertTrue(reply.getSynapsesList().contains(good), "relayed as received");
@@ -116,8 +121,7 @@ class MetagraphTrustIT {
     void compactRelayDropsOnlyTheRedundantSignature() {
         MetagraphGrpcStub stub = start(b -> b.keepRelayedSignatures(false));
         Synapse good = Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60));
-        stub.gossip(batch(good));
-        await(() -> node.synapse(Entries.key(1)).isPresent(), "the entry");
+        give(stub, good);
         Synapse relayed = stub.gossip(GossipBatch.getDefaultInstance()).getSynapsesList().stream()
                 .filter(s -> s.getSynapseKey().equals(Entries.key(1))).findFirst().orElseThrow();
         assertTrue(relayed.getSignature().isEmpty(), "original signature not stored");
@@ -132,8 +136,7 @@ class MetagraphTrustIT {
     @Test
     void forgedSignatureIsRejected() {
         MetagraphGrpcStub stub = start(b -> b);
-        stub.gossip(batch(Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60))));
-        await(() -> node.synapse(Entries.key(1)).isPresent(), "the first entry");
+        give(stub, Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60)));
         Map<String, Object> before = view();
 
         // Valid fields, a later expiry correctly signed... by someone else's signature bytes.
@@ -154,8 +157,7 @@ class MetagraphTrustIT {
     void replacementSignedByAnotherKeyIsRejected() {
         MetagraphGrpcStub stub = start(b -> b);
         Synapse original = Entries.signed(alice, Entries.key(1), 1, DIFFICULTY, later(60));
-        stub.gossip(batch(original));
-        await(() -> node.synapse(Entries.key(1)).isPresent(), "alice's entry");
+        give(stub, original);
         Map<String, Object> before = view();
 
         // Mallory's own valid signature, newer expiry, same synapse_key, her address.
@@ -209,8 +211,7 @@ class MetagraphTrustIT {
             assertEquals(refused + 1, node.dropped(DropReason.MESSAGE_OVER_LIMITS));
         }
         // A valid message afterwards is absorbed: so the refused ones left nothing behind.
-        stub.gossip(batch(Entries.unsigned("py", Entries.key(9), 9)));
-        await(() -> node.synapse(Entries.key(9)).isPresent(), "the valid message");
+        give(stub, Entries.unsigned("py", Entries.key(9), 9));
         Map<String, Object> after = view();
         after.remove(Entries.key(9));
         assertEquals(before, after);
@@ -219,8 +220,7 @@ class MetagraphTrustIT {
     @Test
     void unsignedEntriesFollowTheSetting() {
         MetagraphGrpcStub open = start(b -> b);
-        open.gossip(batch(Entries.unsigned("python-peer", Entries.key(4), 4)));
-        await(() -> node.synapse(Entries.key(4)).isPresent(), "the unsigned entry");
+        give(open, Entries.unsigned("python-peer", Entries.key(4), 4));
         // Not relayed: we cannot tell when its owner died, so we never keep it alive.
         assertFalse(open.gossip(GossipBatch.getDefaultInstance()).getSynapsesList().stream()
                 .anyMatch(s -> s.getSynapseKey().equals(Entries.key(4))));
@@ -281,8 +281,7 @@ class MetagraphTrustIT {
                 later(11 * 60))), DropReason.EXPIRY_TOO_FAR);
         Synapse fresh = Entries.signed(alice, Entries.key(7), 7, DIFFICULTY, later(60));
         Synapse older = Entries.signed(alice, Entries.key(7), 7, DIFFICULTY, later(30));
-        stub.gossip(batch(fresh));
-        await(() -> node.synapse(Entries.key(7)).isPresent(), "the fresh entry");
+        give(stub, fresh);
         sendAndAwait(stub, batch(older), DropReason.STALE);
         assertEquals(fresh, node.synapse(Entries.key(7)).orElseThrow());
     }
