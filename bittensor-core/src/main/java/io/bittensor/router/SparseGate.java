@@ -1,0 +1,368 @@
+package io.bittensor.router;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * The trainable, sparse top-k gate: which peers each example is sent to, and with what weight.
+ *
+ * <pre>
+ *   query  = context · Wᵀ + b            W: [keyDim, xDim], b: [keyDim]   (like torch.nn.Linear)
+ *   scores = query · keysᵀ                [batch, n]
+ *   gates  = softmax over each row's top k scores, exactly 0 for the other n - k
+ * </pre>
+ *
+ * <p>k = min(topK, n). Ties are broken by peer index: the lower index is kept. The top-k choice is
+ * a selection, not differentiable; given it, the gates are a smooth function of W, b and the context.
+ *
+ * <p><b>Training.</b> The gate is a layer with an explicit forward and backward, so it fits any
+ * caller model: {@link #forward} gives a {@link Gating}; the caller gets d loss / d gates (the
+ * {@link Dispatcher#combineBackward combine backward} gives it when the loss is on the combined
+ * peer outputs, and gate-level losses such as load balancing can be added to it); {@link #backward}
+ * turns that into {@link GateGradients} (projection weight, bias, and the context, to continue into
+ * the caller's own graph); {@link #apply} takes one updater step (Adam by default). The math runs in
+ * a private SameDiff graph, differentiated by SameDiff with the top-k mask as a constant input.
+ *
+ * <p>Thread-safe: calls on one gate are serialised.
+ */
+public final class SparseGate {
+
+  /** Original's defaults (bittensor synapses: key_dim 100, topk 10). */
+  public static final int DEFAULT_KEY_DIM = 100;
+
+  public static final int DEFAULT_TOP_K = 10;
+
+  // Added to dropped scores before the softmax so exp() gives exactly 0 there; finite, unlike -inf,
+  // so 0 * LARGE stays 0 and no NaN reaches the gradient.
+  private static final double DROPPED = -1e30;
+
+  private final int xDim;
+  private final int keyDim;
+  private final int topK;
+  private final DataType dataType;
+  private final IUpdater updaterConfig;
+  private final SameDiff sd;
+  private final INDArray weight;
+  private final INDArray bias;
+  private final GradientUpdater<?> updater;
+  private final INDArray updaterState;
+  private int steps;
+
+  private SparseGate(Builder b) {
+    this.xDim = b.xDim;
+    this.keyDim = b.keyDim;
+    this.topK = b.topK;
+    this.dataType = b.dataType;
+    this.updaterConfig = b.updater.clone();
+
+    // torch.nn.Linear's initialisation: U(-1/sqrt(xDim), 1/sqrt(xDim)) for weight and bias.
+    double bound = 1.0 / Math.sqrt(xDim);
+    RandomGenerator random = b.random;
+    double[] w = new double[keyDim * xDim];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = random.nextDouble(-bound, bound);
+    }
+    double[] bb = new double[keyDim];
+    for (int i = 0; i < bb.length; i++) {
+      bb[i] = random.nextDouble(-bound, bound);
+    }
+
+    sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", dataType, -1, xDim);
+    SDVariable keys = sd.placeHolder("keys", dataType, -1, keyDim);
+    SDVariable mask = sd.placeHolder("mask", dataType, -1, -1);
+    SDVariable gradGates = sd.placeHolder("gradGates", dataType, -1, -1);
+    SDVariable wv = sd.var("W", Nd4j.create(w, new long[] {keyDim, xDim}, dataType));
+    SDVariable bv = sd.var("b", Nd4j.create(bb, new long[] {keyDim}, dataType));
+    SDVariable query = sd.mmul(x, wv, false, true, false).add(bv);
+    SDVariable scores = sd.mmul("scores", query, keys, false, true, false);
+    // Dropped scores become DROPPED, kept ones stay: softmax then puts exactly 0 on dropped peers
+    // and their scores get no gradient (mask is 0 there).
+    SDVariable masked = scores.mul(mask).add(mask.rsub(1.0).mul(DROPPED));
+    SDVariable gates = sd.nn.softmax(masked, 1).mul("gates", mask);
+    // Backward: L = sum(dLoss/dGates ⊙ gates) has the caller's gradients w.r.t. W, b and x.
+    SDVariable loss = sd.sum("loss", gates.mul(gradGates));
+    sd.setLossVariables(loss);
+    // A gradient w.r.t. a placeholder (the context) is only produced if named here.
+    sd.createGradFunction("x");
+
+    weight = wv.getArr();
+    bias = bv.getArr();
+
+    long params = (long) keyDim * xDim + keyDim;
+    long stateSize = updaterConfig.stateSize(params);
+    updaterState = stateSize > 0 ? Nd4j.zeros(dataType, 1, stateSize) : null;
+    updater = updaterConfig.instantiate(updaterState, true);
+  }
+
+  public static Builder builder(int xDim) {
+    return new Builder(xDim);
+  }
+
+  public int xDim() {
+    return xDim;
+  }
+
+  public int keyDim() {
+    return keyDim;
+  }
+
+  public int topK() {
+    return topK;
+  }
+
+  public DataType dataType() {
+    return dataType;
+  }
+
+  /** Updater steps taken so far. */
+  public synchronized int steps() {
+    return steps;
+  }
+
+  /** A copy of the projection weight [keyDim, xDim]. */
+  public synchronized INDArray weight() {
+    return weight.dup();
+  }
+
+  /** A copy of the projection bias [keyDim]. */
+  public synchronized INDArray bias() {
+    return bias.dup();
+  }
+
+  /** The trainable parameters by name ("W", "b"), as copies, e.g. for a checkpoint. */
+  public synchronized Map<String, INDArray> parameters() {
+    Map<String, INDArray> m = new HashMap<>();
+    m.put("W", weight.dup());
+    m.put("b", bias.dup());
+    return m;
+  }
+
+  /** Replaces the projection (e.g. from a checkpoint). Updater state is kept. */
+  public synchronized void setParameters(INDArray newWeight, INDArray newBias) {
+    requireShape(newWeight, "weight", keyDim, xDim);
+    requireShape(newBias.reshape(newBias.length()), "bias", keyDim);
+    weight.assign(newWeight.castTo(dataType));
+    bias.assign(newBias.reshape(keyDim).castTo(dataType));
+  }
+
+  /** query · keysᵀ [batch, n] without the top-k; see {@link #forward} for the arguments. */
+  public synchronized INDArray scores(INDArray context, INDArray keys) {
+    INDArray x = checkContext(context);
+    INDArray k = checkKeys(keys);
+    if (x.size(0) == 0 || k.size(0) == 0) {
+      return Nd4j.zeros(dataType, x.size(0), k.size(0));
+    }
+    return sd.output(Map.of("x", x, "keys", k), "scores").get("scores");
+  }
+
+  /**
+   * Scores the peers for each example and keeps the top k.
+   *
+   * @param context [batch, xDim]; cast to the gate's data type if needed
+   * @param keys [n, keyDim], one row per peer ({@link SynapseKeys#keys}); n may be 0
+   * @throws IllegalArgumentException if a rank or width is wrong
+   */
+  public synchronized Gating forward(INDArray context, INDArray keys) {
+    INDArray x = checkContext(context);
+    INDArray k = checkKeys(keys);
+    long batch = x.size(0);
+    int n = (int) k.size(0);
+    int kept = Math.min(topK, n);
+    if (batch == 0 || n == 0) {
+      INDArray empty = Nd4j.zeros(dataType, batch, n);
+      return new Gating(x, k, empty, empty.dup(), empty.dup(), kept);
+    }
+    INDArray scores = sd.output(Map.of("x", x, "keys", k), "scores").get("scores");
+    INDArray mask = topKMask(scores, kept);
+    INDArray gates = sd.output(Map.of("x", x, "keys", k, "mask", mask), "gates").get("gates");
+    return new Gating(x, k, scores, mask, gates, kept);
+  }
+
+  /**
+   * Gradients of a loss w.r.t. the projection and the context, given d loss / d gates. Entries of
+   * {@code gradGates} at dropped peers have no effect (those gates are constant 0).
+   *
+   * @param gating the forward pass the loss was computed from
+   * @param gradGates d loss / d gates [batch, n]
+   */
+  public synchronized GateGradients backward(Gating gating, INDArray gradGates) {
+    Objects.requireNonNull(gating, "gating");
+    requireShape(gradGates, "gradGates", gating.batchSize(), gating.peers());
+    if (gating.batchSize() == 0 || gating.peers() == 0) {
+      return new GateGradients(
+          Nd4j.zeros(dataType, keyDim, xDim),
+          Nd4j.zeros(dataType, keyDim),
+          Nd4j.zeros(dataType, gating.batchSize(), xDim));
+    }
+    Map<String, INDArray> ph = new HashMap<>();
+    ph.put("x", gating.context());
+    ph.put("keys", gating.keys());
+    ph.put("mask", gating.mask());
+    ph.put("gradGates", gradGates.castTo(dataType));
+    Map<String, INDArray> g = sd.calculateGradients(ph, "W", "b", "x");
+    return new GateGradients(g.get("W"), g.get("b"), g.get("x"));
+  }
+
+  /** One updater step (descent) on the projection with these gradients. */
+  public synchronized void apply(GateGradients gradients) {
+    requireShape(gradients.weight(), "weight gradient", keyDim, xDim);
+    requireShape(gradients.bias(), "bias gradient", keyDim);
+    long nw = (long) keyDim * xDim;
+    // One flat [1, P] gradient, the layout ND4J's updaters keep their state in.
+    INDArray flat =
+        Nd4j.hstack(
+                gradients.weight().castTo(dataType).reshape(1, nw),
+                gradients.bias().castTo(dataType).reshape(1, keyDim))
+            .dup('c');
+    updater.applyUpdater(flat, steps, 0);
+    weight.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, nw)).reshape(keyDim, xDim));
+    bias.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(nw, nw + keyDim)));
+    steps++;
+  }
+
+  /** The updater configuration (a copy). */
+  public IUpdater updater() {
+    return updaterConfig.clone();
+  }
+
+  /**
+   * 1 at each row's k highest scores, else 0. Ties go to the lower peer index: a stable sort by
+   * descending score keeps equal scores in index order.
+   */
+  static INDArray topKMask(INDArray scores, int k) {
+    int batch = (int) scores.size(0);
+    int n = (int) scores.size(1);
+    double[][] s = scores.toDoubleMatrix();
+    double[] mask = new double[batch * n];
+    Integer[] order = new Integer[n];
+    for (int r = 0; r < batch; r++) {
+      double[] row = s[r];
+      for (int i = 0; i < n; i++) {
+        order[i] = i;
+      }
+      // NaN sorts last so a broken score is never preferred over a real one.
+      Arrays.sort(
+          order,
+          Comparator.comparingDouble((Integer i) -> Double.isNaN(row[i]) ? Double.NEGATIVE_INFINITY : row[i])
+              .reversed());
+      for (int j = 0; j < k; j++) {
+        mask[r * n + order[j]] = 1.0;
+      }
+    }
+    return Nd4j.create(mask, new long[] {batch, n}, scores.dataType());
+  }
+
+  private INDArray checkContext(INDArray context) {
+    Objects.requireNonNull(context, "context");
+    if (context.rank() != 2) {
+      throw new IllegalArgumentException(
+          "the routing context must be rank 2 [batch, x_dim]; got rank "
+              + context.rank()
+              + " "
+              + Arrays.toString(context.shape()));
+    }
+    if (context.size(1) != xDim) {
+      throw new IllegalArgumentException(
+          "the routing context must have x_dim = "
+              + xDim
+              + " columns; got "
+              + Arrays.toString(context.shape()));
+    }
+    if (!context.dataType().isFPType()) {
+      throw new IllegalArgumentException(
+          "the routing context must be floating point; got " + context.dataType());
+    }
+    return context.castTo(dataType);
+  }
+
+  private INDArray checkKeys(INDArray keys) {
+    Objects.requireNonNull(keys, "keys");
+    if (keys.rank() != 2 || keys.size(1) != keyDim) {
+      throw new IllegalArgumentException(
+          "keys must be [n, key_dim = " + keyDim + "]; got " + Arrays.toString(keys.shape()));
+    }
+    return keys.castTo(dataType);
+  }
+
+  static void requireShape(INDArray a, String what, long... shape) {
+    Objects.requireNonNull(a, what);
+    if (!Arrays.equals(a.shape(), shape)) {
+      throw new IllegalArgumentException(
+          what + " must have shape " + Arrays.toString(shape) + "; got " + Arrays.toString(a.shape()));
+    }
+  }
+
+  /** Settings of a {@link SparseGate}. */
+  public static final class Builder {
+    private final int xDim;
+    private int keyDim = DEFAULT_KEY_DIM;
+    private int topK = DEFAULT_TOP_K;
+    private DataType dataType = DataType.FLOAT;
+    private IUpdater updater = new Adam(1e-3);
+    private RandomGenerator random = RandomGenerator.of("L64X128MixRandom");
+
+    private Builder(int xDim) {
+      if (xDim < 1) {
+        throw new IllegalArgumentException("xDim must be >= 1, got " + xDim);
+      }
+      this.xDim = xDim;
+    }
+
+    /** Length of the query and of every key. Default {@value #DEFAULT_KEY_DIM}. */
+    public Builder keyDim(int keyDim) {
+      if (keyDim < 1) {
+        throw new IllegalArgumentException("keyDim must be >= 1, got " + keyDim);
+      }
+      this.keyDim = keyDim;
+      return this;
+    }
+
+    /** Peers kept per example (fewer if fewer peers). Default {@value #DEFAULT_TOP_K}. */
+    public Builder topK(int topK) {
+      if (topK < 1) {
+        throw new IllegalArgumentException("topK must be >= 1, got " + topK);
+      }
+      this.topK = topK;
+      return this;
+    }
+
+    /** FLOAT (default) or DOUBLE. */
+    public Builder dataType(DataType dataType) {
+      if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
+        throw new IllegalArgumentException("dataType must be FLOAT or DOUBLE, got " + dataType);
+      }
+      this.dataType = dataType;
+      return this;
+    }
+
+    /** The optimiser {@link #apply} uses. Default Adam, learning rate 1e-3. */
+    public Builder updater(IUpdater updater) {
+      this.updater = Objects.requireNonNull(updater, "updater");
+      return this;
+    }
+
+    /** Source of the initial projection (seed it for reproducibility). */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    public SparseGate build() {
+      return new SparseGate(this);
+    }
+  }
+}
