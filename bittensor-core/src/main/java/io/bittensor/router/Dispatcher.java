@@ -58,6 +58,9 @@ public final class Dispatcher {
   public static INDArray renormalize(INDArray gates, boolean[] answered) {
     checkGates(gates);
     checkAnswered(answered, (int) gates.size(1));
+    if (gates.isEmpty()) { // no rows or no peers: ND4J refuses broadcasts on empty arrays
+      return gates.dup();
+    }
     INDArray kept = gates.mulRowVector(answeredMask(answered, gates.dataType()));
     return kept.divColumnVector(safeRowSums(kept));
   }
@@ -148,6 +151,10 @@ public final class Dispatcher {
           "gradCombined must have batch size " + batch + "; got " + Arrays.toString(gradCombined.shape()));
     }
     DataType dt = gates.dataType();
+    if (gates.isEmpty()) {
+      return new CombineGradients(
+          Nd4j.zeros(dt, batch, n), Collections.unmodifiableList(Arrays.asList(new INDArray[n])));
+    }
     INDArray dC = asRows(gradCombined).castTo(dt);
     // d loss / d g'[b, e] = <dC[b], out_e[b]>, nonzero only where e answered row b.
     INDArray dEffective = Nd4j.zeros(dt, batch, n);
