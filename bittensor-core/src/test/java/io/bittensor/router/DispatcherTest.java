@@ -29,7 +29,7 @@ class DispatcherTest {
     assertEquals(Nd4j.createFromArray(new long[][] {{1, 2}, {3, 4}}), d.inputs().get(1));
     assertEquals(Nd4j.createFromArray(new long[][] {{5, 6}}), d.inputs().get(2));
     assertNull(d.inputs().get(3), "a peer with no rows is not called");
-    assertEquals(DataType.LONG, d.inputs().get(0).dataType());
+    assertEquals(DataType.INT64, d.inputs().get(0).dataType());
     assertArrayEquals(new int[] {0, 2}, d.rows().get(0));
     assertEquals(0, d.rows().get(3).length);
   }
@@ -101,7 +101,7 @@ class DispatcherTest {
   @Test
   void zeroPeersGiveNoCallsAndZeros() {
     INDArray gates = Nd4j.zeros(DataType.FLOAT, 2, 0);
-    Dispatch d = dispatcher.dispatch(Nd4j.ones(DataType.LONG, 2, 5), gates);
+    Dispatch d = dispatcher.dispatch(Nd4j.ones(DataType.INT64, 2, 5), gates);
     assertEquals(0, d.peers());
     INDArray c = dispatcher.combine(List.of(), gates, new boolean[0], new long[] {5, 8});
     assertArrayEquals(new long[] {2, 5, 8}, c.shape());

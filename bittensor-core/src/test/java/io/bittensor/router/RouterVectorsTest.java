@@ -57,7 +57,7 @@ class RouterVectorsTest {
     }
     // The reference's dense bug would give every peer every row: ours must not.
     INDArray dense = Vectors.array(v.get("reference_dense_gates"), DataType.FLOAT);
-    assertTrue(dense.neq(0.0).castTo(DataType.INT).sumNumber().intValue() > k * g.batchSize());
+    assertTrue(dense.neq(0.0).castTo(DataType.INT32).sumNumber().intValue() > k * g.batchSize());
   }
 
   @Test

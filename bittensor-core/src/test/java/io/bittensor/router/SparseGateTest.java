@@ -35,7 +35,7 @@ class SparseGateTest {
     SparseGate g = gate(10);
     Gating out = g.forward(context(4), keys(3));
     assertEquals(3, out.k());
-    assertEquals(0, out.gates().eq(0.0).castTo(DataType.INT).sumNumber().intValue());
+    assertEquals(0, out.gates().eq(0.0).castTo(DataType.INT32).sumNumber().intValue());
     // Keeping all peers is the plain softmax of the scores.
     assertTrue(Transforms.softmax(out.scores(), true).equalsWithEps(out.gates(), 1e-6));
   }
@@ -78,7 +78,7 @@ class SparseGateTest {
     assertArrayEquals(new long[] {1, 4}, out.gates().shape());
     assertEquals(1.0, out.gates().sumNumber().doubleValue(), 1e-6);
     Dispatcher d = new Dispatcher();
-    Dispatch dispatched = d.dispatch(Nd4j.ones(DataType.LONG, 1, 7), out.gates());
+    Dispatch dispatched = d.dispatch(Nd4j.ones(DataType.INT64, 1, 7), out.gates());
     int called = 0;
     for (INDArray in : dispatched.inputs()) {
       called += in == null ? 0 : 1;
@@ -99,7 +99,7 @@ class SparseGateTest {
     assertThrows(IllegalArgumentException.class, () -> g.forward(Nd4j.ones(2, X_DIM), Nd4j.ones(2, 4)));
     assertThrows(
         IllegalArgumentException.class,
-        () -> g.forward(Nd4j.ones(DataType.LONG, 2, X_DIM), keys(2)));
+        () -> g.forward(Nd4j.ones(DataType.INT64, 2, X_DIM), keys(2)));
     assertThrows(IllegalArgumentException.class, () -> SparseGate.builder(3).topK(0));
   }
 
