@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.transforms.segment.UnsortedSegmentSum;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -26,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *       (for {@link SparseGate#backward}) and w.r.t. each peer's output (for the peer's Backward).
  * </ul>
  *
- * <p>Rows move with ND4J's bulk ops (pullRows gathers, unsorted segment sums scatter), one op per
+ * <p>Rows move with ND4J's bulk ops (pullRows gathers, scatter_add in place), one op per
  * peer. Stateless and thread-safe. The arithmetic of combine runs in the gates' data type.
  */
 public final class Dispatcher {
@@ -115,21 +117,14 @@ public final class Dispatcher {
       List<INDArray> peerOutputs, INDArray gates, boolean[] answered, long[] rowShape) {
     Combination c = prepare(peerOutputs, gates, answered, rowShape);
     int batch = (int) gates.size(0);
-    long width = c.width();
-    List<INDArray> weighted = new ArrayList<>();
-    List<INDArray> ids = new ArrayList<>();
+    INDArray combined = Nd4j.zeros(gates.dataType(), batch, c.width());
     for (int e : c.contributing()) {
       int[] r = c.rows().get(e);
       INDArray w = c.effective().getColumn(e, true); // [batch, 1]
-      // [m, D] rows of peer e times their weights g'[r, e].
-      weighted.add(c.flatOutputs().get(e).mulColumnVector(Nd4j.pullRows(w, 1, r)));
-      ids.add(Nd4j.createFromArray(r));
-    }
-    INDArray combined;
-    if (weighted.isEmpty()) {
-      combined = Nd4j.zeros(gates.dataType(), batch, width);
-    } else {
-      combined = segmentSum(concat(weighted), concat(ids), batch);
+      // Peer e's rows times their weights g'[r, e], added into place. A peer's rows are distinct,
+      // so one scatter-add per peer never adds twice to a row within one op.
+      INDArray weighted = c.flatOutputs().get(e).mulColumnVector(Nd4j.pullRows(w, 1, r));
+      scatterAddRows(combined, r, weighted);
     }
     return combined.reshape(withBatch(batch, c.rowShape()));
   }
@@ -161,13 +156,12 @@ public final class Dispatcher {
     List<INDArray> dOutputs = new ArrayList<>(Collections.nCopies(n, (INDArray) null));
     for (int e : c.contributing()) {
       int[] r = c.rows().get(e);
-      INDArray dCRows = Nd4j.pullRows(dC, 1, r); // [m, D]
+      INDArray dCRows = Nd4j.pullRows(dC, 1, r); // [m, D], a fresh copy
+      INDArray dots = Nd4j.exec(new Dot(c.flatOutputs().get(e), dCRows, 1)); // row-wise, [m]
+      dEffective.putColumn(e, segmentSum(dots, Nd4j.createFromArray(r), batch));
       INDArray w = c.effective().getColumn(e, true); // [batch, 1]
       dOutputs.set(
-          e,
-          dCRows.mulColumnVector(Nd4j.pullRows(w, 1, r)).reshape(withBatch(r.length, rowShape)));
-      INDArray dots = dCRows.mul(c.flatOutputs().get(e)).sum(1); // [m]
-      dEffective.putColumn(e, segmentSum(dots, Nd4j.createFromArray(r), batch));
+          e, dCRows.muliColumnVector(Nd4j.pullRows(w, 1, r)).reshape(withBatch(r.length, rowShape)));
     }
     // g' = h / s with h = g·a, s = Σ_e h:  d/dh = (dg' − Σ_j g'_j dg'_j) / s; rows with s = 0 get 0.
     INDArray a = answeredMask(answered, dt);
@@ -296,8 +290,13 @@ public final class Dispatcher {
     return s;
   }
 
-  private static INDArray concat(List<INDArray> parts) {
-    return parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(INDArray[]::new));
+  /** target[rows[i]] += updates[i], in place (libnd4j's scatter_add with target as its output). */
+  private static void scatterAddRows(INDArray target, int[] rows, INDArray updates) {
+    Nd4j.exec(
+        DynamicCustomOp.builder("scatter_add")
+            .addInputs(target, Nd4j.createFromArray(rows), updates)
+            .addOutputs(target)
+            .build());
   }
 
   /** out[i] = Σ data[j] over j with ids[j] = i, for i < segments. */

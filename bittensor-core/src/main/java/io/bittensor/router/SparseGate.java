@@ -1,7 +1,6 @@
 package io.bittensor.router;
 
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -240,30 +239,81 @@ public final class SparseGate {
   }
 
   /**
-   * 1 at each row's k highest scores, else 0. Ties go to the lower peer index: a stable sort by
-   * descending score keeps equal scores in index order.
+   * 1 at each row's k highest scores, else 0. Ties go to the lower peer index. A NaN score counts
+   * as −∞, so a broken score is never preferred over a real one. O(n log k) per row.
    */
   static INDArray topKMask(INDArray scores, int k) {
     int batch = (int) scores.size(0);
     int n = (int) scores.size(1);
     double[][] s = scores.toDoubleMatrix();
     double[] mask = new double[batch * n];
-    Integer[] order = new Integer[n];
+    // A min-heap of the k best so far: its root is the worst kept peer.
+    double[] hs = new double[k];
+    int[] hi = new int[k];
     for (int r = 0; r < batch; r++) {
-      double[] row = s[r];
+      int size = 0;
       for (int i = 0; i < n; i++) {
-        order[i] = i;
+        double v = Double.isNaN(s[r][i]) ? Double.NEGATIVE_INFINITY : s[r][i];
+        if (size < k) {
+          hs[size] = v;
+          hi[size] = i;
+          siftUp(hs, hi, size++);
+        } else if (v > hs[0]) { // equal scores: the earlier (lower) index stays
+          hs[0] = v;
+          hi[0] = i;
+          siftDown(hs, hi, size);
+        }
       }
-      // NaN sorts last so a broken score is never preferred over a real one.
-      Arrays.sort(
-          order,
-          Comparator.comparingDouble((Integer i) -> Double.isNaN(row[i]) ? Double.NEGATIVE_INFINITY : row[i])
-              .reversed());
-      for (int j = 0; j < k; j++) {
-        mask[r * n + order[j]] = 1.0;
+      for (int j = 0; j < size; j++) {
+        mask[r * n + hi[j]] = 1.0;
       }
     }
     return Nd4j.create(mask, new long[] {batch, n}, scores.dataType());
+  }
+
+  /** Whether kept entry a is worse than b: lower score, or equal score and higher index. */
+  private static boolean worse(double[] hs, int[] hi, int a, int b) {
+    return hs[a] < hs[b] || (hs[a] == hs[b] && hi[a] > hi[b]);
+  }
+
+  private static void siftUp(double[] hs, int[] hi, int i) {
+    while (i > 0) {
+      int parent = (i - 1) / 2;
+      if (!worse(hs, hi, i, parent)) {
+        return;
+      }
+      swap(hs, hi, i, parent);
+      i = parent;
+    }
+  }
+
+  private static void siftDown(double[] hs, int[] hi, int size) {
+    int i = 0;
+    while (true) {
+      int worst = i;
+      int left = 2 * i + 1;
+      int right = left + 1;
+      if (left < size && worse(hs, hi, left, worst)) {
+        worst = left;
+      }
+      if (right < size && worse(hs, hi, right, worst)) {
+        worst = right;
+      }
+      if (worst == i) {
+        return;
+      }
+      swap(hs, hi, i, worst);
+      i = worst;
+    }
+  }
+
+  private static void swap(double[] hs, int[] hi, int a, int b) {
+    double ts = hs[a];
+    hs[a] = hs[b];
+    hs[b] = ts;
+    int ti = hi[a];
+    hi[a] = hi[b];
+    hi[b] = ti;
   }
 
   private INDArray checkContext(INDArray context) {

@@ -72,6 +72,37 @@ class SparseGateTest {
   }
 
   @Test
+  void topKMaskAgreesWithAStableSortOnManyTies() {
+    java.util.random.RandomGenerator r = GateGradientTest.seeded(17);
+    for (int trial = 0; trial < 50; trial++) {
+      int n = 1 + r.nextInt(30);
+      int k = 1 + r.nextInt(n);
+      double[][] s = new double[3][n];
+      for (double[] row : s) {
+        for (int i = 0; i < n; i++) {
+          row[i] = r.nextInt(4); // few distinct values: many ties
+        }
+      }
+      INDArray mask = SparseGate.topKMask(Nd4j.createFromArray(s), k);
+      for (int b = 0; b < 3; b++) {
+        final int rowIndex = b;
+        double[] row = s[b];
+        int[] expected =
+            java.util.stream.IntStream.range(0, n)
+                .boxed()
+                .sorted((x, y) -> Double.compare(row[y], row[x])) // stable: index order on ties
+                .limit(k)
+                .mapToInt(Integer::intValue)
+                .sorted()
+                .toArray();
+        int[] kept =
+            java.util.stream.IntStream.range(0, n).filter(i -> mask.getDouble(rowIndex, i) == 1.0).toArray();
+        assertArrayEquals(expected, kept, "trial " + trial + " row " + b);
+      }
+    }
+  }
+
+  @Test
   void batchOfOne() {
     SparseGate g = gate(2);
     Gating out = g.forward(context(1), keys(4));
