@@ -103,6 +103,27 @@ class SparseGateTest {
   }
 
   @Test
+  void resultsStayValidAcrossLaterCalls() {
+    // SameDiff reuses arrays between executions; what the gate hands out must not change under us.
+    SparseGate g = gate(2);
+    INDArray keys = keys(4);
+    Gating first = g.forward(context(3), keys);
+    INDArray scores = first.scores().dup();
+    INDArray gates = first.gates().dup();
+    GateGradients grads = g.backward(first, Nd4j.ones(DataType.FLOAT, 3, 4));
+    INDArray dW = grads.weight().dup();
+    INDArray dx = grads.context().dup();
+    for (int i = 0; i < 3; i++) {
+      Gating other = g.forward(Nd4j.rand(DataType.FLOAT, 3, X_DIM), keys);
+      g.backward(other, Nd4j.rand(DataType.FLOAT, 3, 4));
+    }
+    assertEquals(scores, first.scores());
+    assertEquals(gates, first.gates());
+    assertEquals(dW, grads.weight());
+    assertEquals(dx, grads.context());
+  }
+
+  @Test
   void batchOfOne() {
     SparseGate g = gate(2);
     Gating out = g.forward(context(1), keys(4));
