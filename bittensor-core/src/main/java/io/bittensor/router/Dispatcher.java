@@ -94,6 +94,44 @@ public final class Dispatcher {
   }
 
   /**
+   * The adjoint of {@link #dispatch}: each peer's per-row arrays (e.g. its gradient w.r.t. the rows
+   * it was sent) summed back into batch order. Rows no peer contributed to are 0.
+   *
+   * @param perPeer per peer, [m, rowShape…] for its rows, or {@code null} to skip that peer
+   * @param rows per peer, the row indices of its rows ({@link Dispatch#rows()})
+   * @param shape the batch's shape [batch, rowShape…]
+   * @param dataType the result's data type (floating point)
+   */
+  public INDArray dispatchBackward(
+      List<INDArray> perPeer, List<int[]> rows, long[] shape, DataType dataType) {
+    Objects.requireNonNull(perPeer, "perPeer");
+    if (perPeer.size() != rows.size()) {
+      throw new IllegalArgumentException(
+          rows.size() + " peers but " + perPeer.size() + " per-peer arrays");
+    }
+    long[] rowShape = Arrays.copyOfRange(shape, 1, shape.length);
+    long width = 1;
+    for (long d : rowShape) {
+      width *= d;
+    }
+    INDArray sum = Nd4j.zeros(dataType, shape[0], width);
+    for (int e = 0; e < perPeer.size(); e++) {
+      INDArray part = perPeer.get(e);
+      int[] r = rows.get(e);
+      if (part == null || r.length == 0) {
+        continue;
+      }
+      if (!Arrays.equals(part.shape(), withBatch(r.length, rowShape))) {
+        throw new IllegalArgumentException(
+            "peer " + e + ": expected " + Arrays.toString(withBatch(r.length, rowShape))
+                + ", got " + Arrays.toString(part.shape()));
+      }
+      scatterAddRows(sum, r, asRows(part).castTo(dataType));
+    }
+    return sum.reshape(shape);
+  }
+
+  /**
    * The gate-weighted sum of the peers' outputs, shape taken from the outputs.
    *
    * @throws IllegalArgumentException if no answered peer got rows (the shape is unknown: use the

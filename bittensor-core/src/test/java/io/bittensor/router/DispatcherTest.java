@@ -109,6 +109,21 @@ class DispatcherTest {
   }
 
   @Test
+  void dispatchBackwardSumsEachPeersRowsBackIntoPlace() {
+    INDArray inputs = Nd4j.rand(DataType.FLOAT, 3, 2, 5);
+    Dispatch d = dispatcher.dispatch(inputs, GATES);
+    // Sending every peer's rows straight back counts each row once per peer it went to.
+    INDArray back =
+        dispatcher.dispatchBackward(d.inputs(), d.rows(), inputs.shape(), DataType.FLOAT);
+    INDArray timesRouted = Nd4j.createFromArray(2f, 1f, 2f).reshape(3, 1, 1);
+    assertTrue(inputs.mul(timesRouted).equalsWithEps(back, 1e-6));
+    INDArray none =
+        dispatcher.dispatchBackward(
+            Arrays.asList(new INDArray[4]), d.rows(), inputs.shape(), DataType.DOUBLE);
+    assertEquals(Nd4j.zeros(DataType.DOUBLE, 3, 2, 5), none);
+  }
+
+  @Test
   void rejectsMismatchedShapes() {
     List<INDArray> outs = outputs(GATES, 4);
     boolean[] all = {true, true, true, true};
