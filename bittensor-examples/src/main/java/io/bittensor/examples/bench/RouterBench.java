@@ -17,9 +17,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Local cost of routing one batch (no network): gate forward, dispatch, combine, combine backward,
- * gate backward + updater step, by number of peers. Run: {@code ./mvnw -q -pl bittensor-examples
- * exec:java -Dexec.mainClass=io.bittensor.examples.bench.RouterBench [-Dexec.args="32 20"]} (args:
- * batch, sequence length). Context width 512, key_dim 100, top k 10 (the original's settings).
+ * gate backward + updater step, by number of peers. Run after {@code ./mvnw -q -o -pl
+ * bittensor-examples -am package -DskipTests}: {@code java
+ * -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2 -cp
+ * bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bench.RouterBench [batch
+ * seq]} (default 32 20). Context width 512, key_dim 100, top k 10 (the original's settings); every
+ * routed peer "answers" ones of [rows, seq, 512].
  */
 public final class RouterBench {
 
