@@ -1,0 +1,200 @@
+package io.bittensor.router;
+
+import io.bittensor.dendrite.Dendrite;
+import io.bittensor.dendrite.DendriteCall;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.Synapse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.random.RandomGenerator;
+import java.util.random.RandomGeneratorFactory;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * Keys + gate + dispatcher + Dendrite: from a context, raw inputs and the current synapses to the
+ * combined network output, one call.
+ *
+ * <pre>{@code
+ * Router router = Router.builder(xDim, dendrite).topK(10).build();
+ * RouterCall call = router.forward(context, inputs, Modality.IMAGE, metagraphSynapses);
+ * INDArray network = call.output();                 // [batch, seq, 512]
+ * // … caller's model and loss; its graph gives dLoss/dNetwork …
+ * RouterGradients g = call.backward(dLossDNetwork); // peers get their rows' gradients (Backward)
+ * router.apply(g);                                  // one updater step on the gate
+ * }</pre>
+ *
+ * <p>Each example goes to its top-k peers only; peers that got no rows are not called. A peer whose
+ * call failed gets no weight (its rows are renormalized over the peers that answered, see
+ * {@link Dispatcher}); with no peers at all the output is zeros and no call is made.
+ *
+ * <p>Does not own the Dendrite (the caller closes it). Thread-safe: the gate and the keys serialise
+ * their own state; several {@code forward} calls may be in flight.
+ */
+public final class Router {
+
+  private final SynapseKeys keys;
+  private final SparseGate gate;
+  private final Dispatcher dispatcher = new Dispatcher();
+  private final Dendrite dendrite;
+
+  private Router(Builder b) {
+    this.dendrite = b.dendrite;
+    this.keys = new SynapseKeys(b.keyDim, b.random, b.keyCapacity);
+    this.gate =
+        SparseGate.builder(b.xDim)
+            .keyDim(b.keyDim)
+            .topK(b.topK)
+            .updater(b.updater)
+            .random(b.random)
+            .build();
+  }
+
+  /**
+   * @param xDim width of the routing context
+   * @param dendrite the client the peers are called with (not closed by the router)
+   */
+  public static Builder builder(int xDim, Dendrite dendrite) {
+    return new Builder(xDim, dendrite);
+  }
+
+  public SparseGate gate() {
+    return gate;
+  }
+
+  public SynapseKeys keys() {
+    return keys;
+  }
+
+  /** Forgets the keys of synapses no longer in the metagraph. */
+  public void retain(Collection<String> currentSynapseKeys) {
+    keys.retain(currentSynapseKeys);
+  }
+
+  /**
+   * Routes a batch: scores the synapses, sends each its rows, combines the answers.
+   *
+   * @param context [batch, xDim] floating point, what the gate scores the peers from
+   * @param inputs [batch, seq, …] the raw inputs for the peers (TEXT [batch, seq] int64, IMAGE
+   *     [batch, seq, c, h, w], TENSOR [batch, seq, d])
+   * @param modality which forward the peers run
+   * @param synapses the candidate peers; may be empty
+   * @throws IllegalArgumentException on a context of the wrong rank or width, inputs of rank < 2,
+   *     or inputs and context of different batch sizes
+   */
+  public RouterCall forward(
+      INDArray context, INDArray inputs, Modality modality, List<Synapse> synapses) {
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(modality, "modality");
+    Objects.requireNonNull(synapses, "synapses");
+    if (inputs.rank() < 2) {
+      throw new IllegalArgumentException(
+          "inputs must be [batch, seq, …]; got " + Arrays.toString(inputs.shape()));
+    }
+    List<Synapse> peers = List.copyOf(synapses);
+    Gating gating = gate.forward(context, keys.keysOf(peers)); // checks the context
+    if (context.size(0) != inputs.size(0)) {
+      throw new IllegalArgumentException(
+          "context batch " + context.size(0) + " != inputs batch " + inputs.size(0));
+    }
+    Dispatch dispatch = dispatcher.dispatch(inputs, gating.gates());
+    long[] rowShape = {inputs.size(1), Neuron.NETWORK_DIM};
+
+    // Only peers with rows are called.
+    List<Integer> called = new ArrayList<>();
+    for (int e = 0; e < peers.size(); e++) {
+      if (dispatch.routed(e)) {
+        called.add(e);
+      }
+    }
+    int n = peers.size();
+    List<INDArray> outputs = new ArrayList<>(Collections.nCopies(n, (INDArray) null));
+    boolean[] answered = new boolean[n];
+    DendriteCall call = null;
+    if (!called.isEmpty()) {
+      call =
+          dendrite.forward(
+              called.stream().map(peers::get).toList(),
+              called.stream().map(e -> dispatch.inputs().get(e)).toList(),
+              modality);
+      for (int i = 0; i < called.size(); i++) {
+        int e = called.get(i);
+        INDArray out = call.outputs().get(i);
+        long[] expected = {dispatch.rows().get(e).length, rowShape[0], rowShape[1]};
+        // The Dendrite checks reply shapes; a mismatch here would still only cost that peer.
+        answered[e] = call.results().get(i).ok() && Arrays.equals(out.shape(), expected);
+        outputs.set(e, out);
+      }
+    }
+    INDArray output = dispatcher.combine(outputs, gating.gates(), answered, rowShape);
+    return new RouterCall(
+        this, peers, modality, inputs.shape(), gating, dispatch, called, call, outputs, answered,
+        output.castTo(DataType.FLOAT));
+  }
+
+  /** One updater step on the gate with the gradients of a {@link RouterCall#backward}. */
+  public void apply(RouterGradients gradients) {
+    gate.apply(gradients.gate());
+  }
+
+  Dispatcher dispatcher() {
+    return dispatcher;
+  }
+
+  /** Settings of a {@link Router}. */
+  public static final class Builder {
+    private final int xDim;
+    private final Dendrite dendrite;
+    private int keyDim = SparseGate.DEFAULT_KEY_DIM;
+    private int topK = SparseGate.DEFAULT_TOP_K;
+    private int keyCapacity = SynapseKeys.DEFAULT_CAPACITY;
+    private IUpdater updater = new Adam(1e-3);
+    private RandomGenerator random = RandomGeneratorFactory.of("L64X128MixRandom").create();
+
+    private Builder(int xDim, Dendrite dendrite) {
+      this.xDim = xDim;
+      this.dendrite = Objects.requireNonNull(dendrite, "dendrite");
+    }
+
+    /** Length of the query and the keys. Default {@value SparseGate#DEFAULT_KEY_DIM}. */
+    public Builder keyDim(int keyDim) {
+      this.keyDim = keyDim;
+      return this;
+    }
+
+    /** Peers per example. Default {@value SparseGate#DEFAULT_TOP_K}. */
+    public Builder topK(int topK) {
+      this.topK = topK;
+      return this;
+    }
+
+    /** How many synapse keys are remembered at most. Default {@value SynapseKeys#DEFAULT_CAPACITY}. */
+    public Builder keyCapacity(int keyCapacity) {
+      this.keyCapacity = keyCapacity;
+      return this;
+    }
+
+    /** The gate's optimiser. Default Adam, learning rate 1e-3. */
+    public Builder updater(IUpdater updater) {
+      this.updater = Objects.requireNonNull(updater, "updater");
+      return this;
+    }
+
+    /** Source of the keys and the gate's initial projection; seed it for reproducible routing. */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    public Router build() {
+      return new Router(this);
+    }
+  }
+}
