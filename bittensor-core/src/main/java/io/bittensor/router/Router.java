@@ -15,7 +15,6 @@ import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
@@ -47,14 +46,8 @@ public final class Router {
 
   private Router(Builder b) {
     this.dendrite = b.dendrite;
-    this.keys = new SynapseKeys(b.keyDim, b.random, b.keyCapacity);
-    this.gate =
-        SparseGate.builder(b.xDim)
-            .keyDim(b.keyDim)
-            .topK(b.topK)
-            .updater(b.updater)
-            .random(b.random)
-            .build();
+    this.gate = b.gate.build(); // draws the initial projection first, then keys come from random
+    this.keys = new SynapseKeys(gate.keyDim(), b.random, b.keyCapacity);
   }
 
   /**
@@ -148,52 +141,54 @@ public final class Router {
     return dispatcher;
   }
 
-  /** Settings of a {@link Router}. */
+  /** Settings of a {@link Router}; the gate's settings are those of {@link SparseGate.Builder}. */
   public static final class Builder {
-    private final int xDim;
     private final Dendrite dendrite;
-    private int keyDim = SparseGate.DEFAULT_KEY_DIM;
-    private int topK = SparseGate.DEFAULT_TOP_K;
+    private final SparseGate.Builder gate;
     private int keyCapacity = SynapseKeys.DEFAULT_CAPACITY;
-    private IUpdater updater = new Adam(1e-3);
     private RandomGenerator random = RandomGeneratorFactory.of("L64X128MixRandom").create();
 
     private Builder(int xDim, Dendrite dendrite) {
-      this.xDim = xDim;
       this.dendrite = Objects.requireNonNull(dendrite, "dendrite");
+      this.gate = SparseGate.builder(xDim);
     }
 
     /** Length of the query and the keys. Default {@value SparseGate#DEFAULT_KEY_DIM}. */
     public Builder keyDim(int keyDim) {
-      this.keyDim = keyDim;
+      gate.keyDim(keyDim);
       return this;
     }
 
     /** Peers per example. Default {@value SparseGate#DEFAULT_TOP_K}. */
     public Builder topK(int topK) {
-      this.topK = topK;
-      return this;
-    }
-
-    /** How many synapse keys are remembered at most. Default {@value SynapseKeys#DEFAULT_CAPACITY}. */
-    public Builder keyCapacity(int keyCapacity) {
-      this.keyCapacity = keyCapacity;
+      gate.topK(topK);
       return this;
     }
 
     /** The gate's optimiser. Default Adam, learning rate 1e-3. */
     public Builder updater(IUpdater updater) {
-      this.updater = Objects.requireNonNull(updater, "updater");
+      gate.updater(updater);
+      return this;
+    }
+
+    /** How many synapse keys are remembered at most. Default {@value SynapseKeys#DEFAULT_CAPACITY}. */
+    public Builder keyCapacity(int keyCapacity) {
+      if (keyCapacity < 1) {
+        throw new IllegalArgumentException("keyCapacity must be >= 1, got " + keyCapacity);
+      }
+      this.keyCapacity = keyCapacity;
       return this;
     }
 
     /** Source of the keys and the gate's initial projection; seed it for reproducible routing. */
     public Builder random(RandomGenerator random) {
       this.random = Objects.requireNonNull(random, "random");
+      gate.random(random);
       return this;
     }
 
     public Router build() {
+      gate.random(random);
       return new Router(this);
     }
   }
