@@ -1,5 +1,9 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.training.CheckpointException;
+import io.bittensor.training.Checkpoints;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -77,6 +81,10 @@ public final class MnistModel implements AutoCloseable {
 
     /** Which loss the graph's gradient function currently differentiates. */
     private enum Mode { LOCAL, NETWORK, SERVED }
+
+    /** Identifies this architecture in checkpoints. */
+    static final String MODEL_ID = "bittensor-mnist-v1";
+    private static final String OPTIMIZER_PREFIX = "optimizer/";
 
     /** Result of one training step. {@code networkGrad} is null for a local step. */
     public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss,
@@ -346,6 +354,18 @@ public final class MnistModel implements AutoCloseable {
     public record Evaluation(double loss, int correct, int count) {}
 
     /**
+     * Remote-head loss and number correct with the given network output as context, without
+     * dropout and without training (how well the network's answer serves this model).
+     */
+    public Evaluation evaluateWithNetwork(INDArray images, INDArray labels, INDArray network) {
+        Map<String, INDArray> ph = inferenceInputs(images);
+        ph.put(LABELS, labels);
+        ph.put(NETWORK, network2d(network, images.size(0)));
+        Map<String, INDArray> o = sd.output(ph, REMOTE_LOSS, REMOTE_LOGITS);
+        return new Evaluation(o.get(REMOTE_LOSS).getDouble(0), correct(o.get(REMOTE_LOGITS), labels), (int) images.size(0));
+    }
+
+    /**
      * What peers get from Forward: images {@code [b, seq, 1, 28, 28]} → {@code [b, seq, 512]}, the
      * transform (no dropout) zero-padded to 512 as the original's {@code student_output}.
      */
@@ -382,6 +402,46 @@ public final class MnistModel implements AutoCloseable {
     /** Parameters that the transform depends on. */
     private List<String> conv() {
         return parameterNames.stream().filter(p -> p.startsWith("conv")).toList();
+    }
+
+    /**
+     * Saves parameters, optimizer state and step count (plus the caller's metadata) to a
+     * checkpoint, atomically.
+     */
+    public void saveCheckpoint(Path file, Map<String, String> metadata) throws IOException {
+        Map<String, INDArray> arrays = new LinkedHashMap<>(parameters());
+        optimizerState().forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + k, v));
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put("model", MODEL_ID);
+        meta.put("iteration", Integer.toString(iteration));
+        Checkpoints.save(file, arrays, meta);
+    }
+
+    /**
+     * Loads a checkpoint written by {@link #saveCheckpoint} into this model.
+     *
+     * @return the checkpoint's metadata
+     * @throws CheckpointException if the file is missing, damaged, or holds another model
+     */
+    public Map<String, String> restoreCheckpoint(Path file) {
+        Checkpoints.Checkpoint c = Checkpoints.load(file);
+        if (!MODEL_ID.equals(c.metadata().get("model"))) {
+            throw new CheckpointException("checkpoint " + file + " holds a '" + c.metadata().get("model")
+                    + "' model, not '" + MODEL_ID + "'; pass another --model_path");
+        }
+        try {
+            setParameters(c.arrays());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint " + file + " does not fit this model: " + e.getMessage());
+        }
+        Map<String, INDArray> opt = new LinkedHashMap<>();
+        c.arrays().forEach((k, v) -> {
+            if (k.startsWith(OPTIMIZER_PREFIX)) {
+                opt.put(k.substring(OPTIMIZER_PREFIX.length()), v);
+            }
+        });
+        setOptimizerState(opt, Integer.parseInt(c.metadata().getOrDefault("iteration", "0")));
+        return c.metadata();
     }
 
     /** A fresh model with the same options and a copy of the current parameters (fresh optimizer). */
