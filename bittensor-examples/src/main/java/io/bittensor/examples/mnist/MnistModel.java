@@ -50,7 +50,11 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * returns d loss / d network output, for the Dendrite's Backward. Peers are served the
  * {@link #forwardImage local output}: as in the original, the transform, zero-padded to 512.
  *
- * <p>Not thread-safe: the training thread owns the model; serve a {@link #copy()}.
+ * <p>Threads: the training thread owns the model it trains; serve a {@link #copy()}. On a copy that
+ * nobody trains, {@link #forwardImage} may run on many threads at once (SameDiff keeps one
+ * inference session per thread) and {@link #backwardImage} with them (gradient calls are
+ * serialized on the model). Training steps and {@link #applyGradients} change parameters in place
+ * and must not overlap other calls on the same instance.
  */
 public final class MnistModel implements AutoCloseable {
     public static final int TRANSFORM_DIM = 320;
@@ -296,7 +300,7 @@ public final class MnistModel implements AutoCloseable {
     }
 
     /** One step alone: local loss only. */
-    public StepResult trainLocal(INDArray images, INDArray labels) {
+    public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
         useMode(Mode.LOCAL);
         Map<String, INDArray> ph = trainingInputs(images, labels);
         OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), parameterNames);
@@ -313,7 +317,7 @@ public final class MnistModel implements AutoCloseable {
      *                (or {@code [b,1,512]}); zeros where no peer answered
      * @return the losses, and d loss / d network ({@code [b,512]}) to send back to the peers
      */
-    public StepResult trainWithNetwork(INDArray images, INDArray labels, INDArray network) {
+    public synchronized StepResult trainWithNetwork(INDArray images, INDArray labels, INDArray network) {
         useMode(Mode.NETWORK);
         Map<String, INDArray> ph = trainingInputs(images, labels);
         ph.put(NETWORK, network2d(network, images.size(0)));
@@ -335,7 +339,7 @@ public final class MnistModel implements AutoCloseable {
      * steps, and for gradients that peers' Backward calls produced on a served copy.
      * Unknown names are ignored.
      */
-    public void applyGradients(Map<String, INDArray> grads) {
+    public synchronized void applyGradients(Map<String, INDArray> grads) {
         for (Map.Entry<String, INDArray> e : grads.entrySet()) {
             GradientUpdater<?> u = updaters.get(e.getKey());
             if (u == null) {
@@ -399,7 +403,7 @@ public final class MnistModel implements AutoCloseable {
      * Backward for a peer: the gradients of {@code sum(gradOutput ⊙ forwardImage(images))} with
      * respect to the images ({@code [b, seq, 1, 28, 28]}) and to this model's parameters.
      */
-    public ImageBackward backwardImage(INDArray images, INDArray gradOutput) {
+    public synchronized ImageBackward backwardImage(INDArray images, INDArray gradOutput) {
         long[] s = checkImages(images);
         long n = s[0] * s[1];
         if (!Arrays.equals(gradOutput.shape(), new long[] {s[0], s[1], NETWORK_DIM})) {

@@ -10,6 +10,7 @@ import io.bittensor.training.CheckpointException;
 import io.bittensor.training.Checkpoints;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -129,6 +130,32 @@ class MnistModelTest {
 
             assertThrows(IllegalArgumentException.class, () -> m.forwardImage(b.images()));
             assertThrows(IllegalArgumentException.class, () -> m.backwardImage(images5, g.reshape(6, 512)));
+        }
+    }
+
+    @Test
+    void aServedCopyAnswersForwardAndBackwardFromManyThreads() throws Exception {
+        MnistSplit.Batch b = squares(8, 5);
+        INDArray images = b.images().reshape(8, 1, 1, 28, 28);
+        INDArray g = Nd4j.rand(DataType.FLOAT, 8, 1, 512);
+        try (MnistModel trained = model(5); MnistModel served = trained.copy()) {
+            INDArray expectedOut = served.forwardImage(images);
+            INDArray expectedGrad = served.backwardImage(images, g).imagesGrad();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+            try {
+                List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 24; i++) {
+                    boolean backward = i % 4 == 0;
+                    results.add(pool.submit(() -> backward
+                            ? served.backwardImage(images, g).imagesGrad().equalsWithEps(expectedGrad, 1e-5)
+                            : served.forwardImage(images).equalsWithEps(expectedOut, 1e-5)));
+                }
+                for (java.util.concurrent.Future<Boolean> r : results) {
+                    assertTrue(r.get(60, java.util.concurrent.TimeUnit.SECONDS));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 
