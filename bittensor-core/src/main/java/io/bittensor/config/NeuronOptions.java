@@ -1,5 +1,7 @@
 package io.bittensor.config;
 
+import io.bittensor.crypto.KeyFiles;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -212,6 +214,7 @@ public final class NeuronOptions {
         }
     }
 
+    /** The key file must exist and hold a valid key: a bad key is a flag error, not a crash later. */
     static final class KeyFileConverter implements ITypeConverter<Path> {
         @Override
         public Path convert(String value) {
@@ -223,8 +226,10 @@ public final class NeuronOptions {
             if (!Files.isRegularFile(p)) {
                 throw new TypeConversionException("key file " + value + " is not a regular file");
             }
-            if (!Files.isReadable(p)) {
-                throw new TypeConversionException("key file " + value + " is not readable");
+            try {
+                KeyFiles.load(p);
+            } catch (IOException | RuntimeException e) {
+                throw new TypeConversionException("cannot use key file " + value + ": " + e.getMessage());
             }
             return p;
         }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.crypto.KeyFiles;
+import io.bittensor.crypto.Keypair;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -82,6 +84,15 @@ class NeuronOptionsTest {
     }
 
     @Test
+    void keyFileThatHoldsNoKeyIsRejected(@TempDir Path dir) throws IOException {
+        Path key = Files.writeString(dir.resolve("k.key"), "format=bittensor-key-v1\nseed=00\n");
+        Run r = run("--neuron_key", key.toString());
+        assertEquals(2, r.exitCode());
+        assertOneLineNaming(r.err(), "--neuron_key");
+        assertTrue(r.err().contains(key.toString()), r.err());
+    }
+
+    @Test
     void modelPathThatIsADirectoryIsRejected(@TempDir Path dir) {
         Run r = run("--model_path", dir.toString());
         assertEquals(2, r.exitCode());
@@ -113,7 +124,8 @@ class NeuronOptionsTest {
 
     @Test
     void everyFlagReachesTheConfig(@TempDir Path dir) throws IOException {
-        Path key = Files.writeString(dir.resolve("k.key"), "anything: parsed later by KeyFiles");
+        Path key = dir.resolve("k.key");
+        KeyFiles.save(Keypair.generate(), key);
         Run r = run("--chain_endpoint", "ws://chain:9944", "--axon_port", "0", "--metagraph_port", "9000",
                 "--metagraph_size", "5", "--bootstrap", "10.0.0.2:8092,[::1]:9001", "--neuron_key", key.toString(),
                 "--remote_ip", "192.168.1.7", "--model_path", dir.resolve("m.ckpt").toString(),
