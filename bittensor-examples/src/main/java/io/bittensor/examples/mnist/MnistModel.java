@@ -106,6 +106,7 @@ public final class MnistModel implements AutoCloseable {
     private final Options options;
     private final SameDiff sd;
     private final List<String> parameterNames;
+    private final List<String> localParameters;
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private final SplittableRandom dropoutRng;
     private Mode mode;
@@ -141,6 +142,7 @@ public final class MnistModel implements AutoCloseable {
         this.options = options;
         this.sd = SameDiff.create();
         this.parameterNames = Collections.unmodifiableList(build(sd, new SplittableRandom(options.seed())));
+        this.localParameters = parameterNames.stream().filter(n -> !n.startsWith("student")).toList();
         this.dropoutRng = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
         for (String name : parameterNames) {
             INDArray param = sd.getArrForVarName(name);
@@ -303,7 +305,8 @@ public final class MnistModel implements AutoCloseable {
     public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
         useMode(Mode.LOCAL);
         Map<String, INDArray> ph = trainingInputs(images, labels);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), parameterNames);
+        // The student gets no gradient from the local loss (it is stopped), so none is asked for.
+        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), localParameters);
         applyGradients(r.getGradients());
         double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN,
