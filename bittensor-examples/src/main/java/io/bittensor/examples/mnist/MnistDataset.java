@@ -1,0 +1,4 @@
+package io.bittensor.examples.mnist;
+
+/** The MNIST training (60,000) and test (10,000) splits. */
+public record MnistDataset(MnistSplit train, MnistSplit test) {}
