@@ -234,14 +234,14 @@ public final class NeuronSession implements AutoCloseable {
      */
     public DendriteCall forward(List<Synapse> synapses, List<INDArray> inputs, Modality modality) {
         DendriteCall call = dendrite.forward(synapses, inputs, modality);
-        remote.record(call.results());
+        remote.recordForward(call.results());
         return call;
     }
 
     /** {@link DendriteCall#backward} with the results counted in {@link #stats()}. */
     public List<INDArray> backward(DendriteCall call, List<INDArray> gradsWrtOutputs) {
         List<INDArray> grads = call.backward(gradsWrtOutputs);
-        remote.record(call.backwardResults());
+        remote.recordBackward(call.backwardResults());
         return grads;
     }
 

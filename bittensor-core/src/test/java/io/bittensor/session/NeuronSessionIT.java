@@ -92,6 +92,7 @@ class NeuronSessionIT {
         assertEquals(2, sb.remoteCalls());
         assertEquals(1.0, sb.remoteSuccessRate());
         assertEquals(2, a.stats().requestsServed());
+        assertEquals(new RemoteCallStats.PeerCounts(1, 1, 1, 1), b.remoteCalls().byPeer().get("syn-a"));
         assertTrue(sb.synapsesKnown() >= 2, "own + a's synapse");
     }
 
