@@ -3,12 +3,8 @@ package io.bittensor.examples.mnist;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.config.NeuronOptions;
-import io.bittensor.metagraph.MetagraphException;
 import io.bittensor.session.NeuronSession;
-import io.bittensor.training.CheckpointException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.security.SecureRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -39,20 +35,8 @@ public final class MnistNeuronMain implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--seed", paramLabel = "N", description = "Seed for initialisation, shuffling, dropout and routing. Default: random")
-    Long seed;
-
-    @Option(names = "--log_interval", paramLabel = "STEPS", defaultValue = "50",
-            description = "Training steps between metric rows. Default: ${DEFAULT-VALUE}")
-    int logInterval;
-
-    @Option(names = "--train_limit", paramLabel = "N", defaultValue = "0",
-            description = "Train on the first N images only (0 = all 60,000); for quick runs.")
-    int trainLimit;
-
-    @Option(names = "--test_limit", paramLabel = "N", defaultValue = "0",
-            description = "Evaluate on the first N test images only (0 = all 10,000).")
-    int testLimit;
+    @Mixin
+    MnistRunOptions run;
 
     @Option(names = "--topk", paramLabel = "K", defaultValue = "10",
             description = "Peers each example is routed to, at most. Default: ${DEFAULT-VALUE}")
@@ -66,17 +50,7 @@ public final class MnistNeuronMain implements Callable<Integer> {
 
     /** One-line errors: bad flags exit 2; data, checkpoint, key and port problems exit 1. */
     static CommandLine commandLine() {
-        CommandLine cmd = NeuronOptions.withErrorHandler(new CommandLine(new MnistNeuronMain()));
-        cmd.setExecutionExceptionHandler((ex, c, parsed) -> {
-            if (ex instanceof MnistDataException || ex instanceof CheckpointException || ex instanceof IOException
-                    || ex instanceof UncheckedIOException || ex instanceof MetagraphException) {
-                String cause = ex.getCause() != null && ex.getCause() != ex ? " (" + ex.getCause().getMessage() + ")" : "";
-                c.getErr().println(c.getCommandName() + ": " + ex.getMessage() + cause);
-                return 1;
-            }
-            throw ex;
-        });
-        return cmd;
+        return MnistRunOptions.commandLine(new MnistNeuronMain());
     }
 
     @Override
@@ -85,10 +59,9 @@ public final class MnistNeuronMain implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--topk must be at least 1, got " + topK);
         }
         NeuronConfig config = neuron.toConfig();
-        long s = seed != null ? seed : new SecureRandom().nextLong();
-        MnistDataset all = MnistData.load(config.datapath());
-        MnistDataset data = new MnistDataset(limit(all.train(), trainLimit), limit(all.test(), testLimit));
-        MnistNeuronTrainer.Settings settings = new MnistNeuronTrainer.Settings(s, logInterval, topK, 500);
+        long s = run.seedOrRandom();
+        MnistDataset data = run.limit(MnistData.load(config.datapath()));
+        MnistNeuronTrainer.Settings settings = new MnistNeuronTrainer.Settings(s, run.logInterval, topK, 500);
         CountDownLatch done = new CountDownLatch(1);
         try (NeuronSession session = NeuronSession.builder(config).build();
                 MnistNeuronTrainer mnist = new MnistNeuronTrainer(session, data, settings)) {
@@ -122,9 +95,5 @@ public final class MnistNeuronMain implements Callable<Integer> {
         } catch (IllegalStateException e) {
             // already shutting down: the hook is running
         }
-    }
-
-    private static MnistSplit limit(MnistSplit split, int n) {
-        return n > 0 && n < split.size() ? split.head(n) : split;
     }
 }

@@ -8,7 +8,6 @@ import io.bittensor.session.SessionStats;
 import io.bittensor.training.EpochProgress;
 import io.bittensor.training.MetricsLog;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,13 +90,9 @@ public final class MnistNeuronTrainer implements AutoCloseable {
         // Two optimizer steps per batch: ours, then (usually) one with peers' Backward gradients.
         this.model = new MnistModel(MnistModel.Options.defaults(settings.seed(), rate, 2 * config.epochs() * steps));
         try {
-            if (Files.exists(modelPath)) {
-                Map<String, String> meta = model.restoreCheckpoint(modelPath);
-                nextEpoch = Integer.parseInt(meta.getOrDefault("epoch", "0")) + 1;
-                bestLoss = Double.parseDouble(meta.getOrDefault("test_loss", "Infinity"));
-                LOG.info("Resumed from {} (epoch {}, test loss {}, accuracy {})", modelPath, nextEpoch - 1,
-                        meta.get("test_loss"), meta.get("test_accuracy"));
-            }
+            MnistCheckpoint resumed = MnistCheckpoint.resume(model, modelPath);
+            nextEpoch = resumed.nextEpoch();
+            bestLoss = resumed.bestLoss();
             this.metrics = MetricsLog.open(config.logdir());
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -207,9 +202,7 @@ public final class MnistNeuronTrainer implements AutoCloseable {
         logNetwork();
         if (t.loss() < bestLoss) {
             bestLoss = t.loss();
-            model.saveCheckpoint(modelPath, Map.of("epoch", Integer.toString(epoch),
-                    "test_loss", Double.toString(t.loss()), "test_accuracy", Double.toString(t.accuracy()),
-                    "seed", Long.toString(settings.seed())));
+            MnistCheckpoint.save(model, modelPath, epoch, t, settings.seed());
             serveSnapshot();
             LOG.info("Saved the best model so far to {} and serving it", modelPath);
         }
