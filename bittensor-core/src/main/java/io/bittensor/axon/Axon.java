@@ -4,6 +4,7 @@ import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.tensor.TensorLimits;
+import io.bittensor.transport.NettyTransport;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;

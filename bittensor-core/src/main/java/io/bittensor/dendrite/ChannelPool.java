@@ -1,6 +1,6 @@
 package io.bittensor.dendrite;
 
-import io.bittensor.axon.NettyTransport;
+import io.bittensor.transport.NettyTransport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.bittensor.dendrite;
 
-import io.bittensor.axon.NettyTransport;
+import io.bittensor.transport.NettyTransport;
 import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.crypto.RequestSigner;

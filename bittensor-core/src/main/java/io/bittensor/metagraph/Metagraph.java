@@ -13,6 +13,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.bittensor.transport.NettyTransport;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -94,6 +95,9 @@ public final class Metagraph implements AutoCloseable {
     private Server server;
     private ThreadPoolExecutor serverExecutor;
     private ThreadPoolExecutor absorbExecutor;
+    // Our own event loops: gRPC's shared ones outlive a server that failed to bind.
+    private NettyTransport boss;
+    private NettyTransport io;
     private ScheduledExecutorService loop;
     private volatile String selfAddress;
     private volatile boolean closed;
@@ -140,9 +144,14 @@ public final class Metagraph implements AutoCloseable {
         absorbExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(config.absorbQueue()), daemonThreads("metagraph-absorb"),
                 (task, pool) -> count(DropReason.ABSORB_BUSY));
+        boss = new NettyTransport(1, "metagraph-accept");
+        io = new NettyTransport(1, "metagraph-io");
         try {
             server = NettyServerBuilder
                     .forAddress(new InetSocketAddress(config.bindHost(), config.port()))
+                    .bossEventLoopGroup(boss.group())
+                    .workerEventLoopGroup(io.group())
+                    .channelType(NettyTransport.serverChannelType())
                     .executor(serverExecutor)
                     .maxInboundMessageSize(config.maxMessageBytes())
                     // One gossip call at a time is all an honest peer needs per connection.
@@ -153,6 +162,8 @@ public final class Metagraph implements AutoCloseable {
         } catch (IOException e) {
             serverExecutor.shutdownNow();
             absorbExecutor.shutdownNow();
+            io.close();
+            boss.close();
             server = null;
             throw new MetagraphException("cannot bind the gossip server on " + config.bindHost()
                     + ":" + config.port(), e);
@@ -210,6 +221,8 @@ public final class Metagraph implements AutoCloseable {
             absorbExecutor.shutdownNow();
             awaitQuietly(serverExecutor);
             awaitQuietly(absorbExecutor);
+            io.close();
+            boss.close();
         }
     }
 

@@ -1,4 +1,4 @@
-package io.bittensor.axon;
+package io.bittensor.transport;
 
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
@@ -16,9 +16,9 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Netty event loops owned by one Axon or Dendrite (not gRPC's process-wide shared ones), so that
+ * Netty event loops owned by one Axon, Dendrite or Metagraph (not gRPC's process-wide shared ones), so that
  * closing the owner ends its I/O threads deterministically. Native epoll when available
- * (Linux), NIO otherwise. Shared by the axon and dendrite packages.
+ * (Linux), NIO otherwise. Shared by the axon, dendrite and metagraph packages.
  */
 public final class NettyTransport implements AutoCloseable {
     private static final boolean EPOLL = Epoll.isAvailable();
