@@ -180,7 +180,7 @@ public final class Dendrite implements AutoCloseable {
         try {
             target = endpoint(synapse);
         } catch (IllegalArgumentException e) {
-            return CompletableFuture.completedFuture(finish(key, expected, dtype, ReturnCode.UNAVAILABLE,
+            return CompletableFuture.completedFuture(finish(forward, key, expected, dtype, ReturnCode.UNAVAILABLE,
                     0, e.getMessage(), null));
         }
         TensorMessage.Builder request = TensorMessage.newBuilder()
@@ -206,13 +206,13 @@ public final class Dendrite implements AutoCloseable {
                 Status status = Status.fromThrowable(t);
                 String detail = status.getCode() + (status.getDescription() == null ? ""
                         : ": " + status.getDescription());
-                result.complete(finish(key, expected, dtype, ReturnCodes.of(status.getCode()),
+                result.complete(finish(forward, key, expected, dtype, ReturnCodes.of(status.getCode()),
                         System.nanoTime() - start, detail, null));
             }
 
             @Override
             public void onCompleted() {
-                result.complete(interpret(key, reply, expected, dtype, System.nanoTime() - start));
+                result.complete(interpret(forward, key, reply, expected, dtype, System.nanoTime() - start));
             }
         };
         try {
@@ -225,37 +225,38 @@ public final class Dendrite implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // e.g. the dendrite was closed under us
-            result.complete(finish(key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,
+            result.complete(finish(forward, key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,
                     e.toString(), null));
         }
         return result;
     }
 
-    private Reply interpret(String key, TensorMessage reply, long[] expected, DataType dtype, long nanos) {
+    private Reply interpret(boolean forward, String key, TensorMessage reply, long[] expected, DataType dtype,
+                            long nanos) {
         if (reply == null || reply.getTensorsCount() == 0) {
             ReturnCode peerCode = reply == null ? ReturnCode.UNSET : reply.getReturnCode();
             if (peerCode == ReturnCode.UNSET || peerCode == ReturnCode.OK
                     || peerCode == ReturnCode.UNRECOGNIZED) {
-                return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "null response", null);
+                return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "null response", null);
             }
-            return finish(key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
+            return finish(forward, key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
         }
         INDArray value;
         try {
             value = codec.decode(reply.getTensors(0));
         } catch (TensorDecodeException e) {
-            return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
+            return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
                     + e.getMessage(), null);
         }
         if (!Arrays.equals(expected, value.shape())) {
-            return finish(key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
+            return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
                     + Arrays.toString(value.shape()) + ", expected " + Arrays.toString(expected), null);
         }
         if (value.dataType() != dtype) {
             value = value.castTo(dtype);
         }
         sanitize(value);
-        return finish(key, expected, dtype, ReturnCode.OK, nanos, "", value);
+        return finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
     }
 
     /**
@@ -271,10 +272,17 @@ public final class Dendrite implements AutoCloseable {
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isInfinite());
     }
 
-    /** Records the outcome for the ban list and builds the reply (zeros unless a value is given). */
-    private Reply finish(String key, long[] expected, DataType dtype, ReturnCode code, long nanos,
-                         String message, INDArray value) {
-        if (code == ReturnCode.OK) {
+    /**
+     * Records a Forward's outcome for the ban list and builds the reply (zeros unless a value is
+     * given). Backward outcomes never ban: the ban protects Forward from dead or slow peers, and
+     * the original Python peer answers every Backward with a [1, 1] placeholder, which would
+     * otherwise get every Python peer banned after each training step.
+     */
+    private Reply finish(boolean forward, String key, long[] expected, DataType dtype, ReturnCode code,
+                         long nanos, String message, INDArray value) {
+        if (!forward) {
+            LOG.debug("peer {} backward: {} {}", key, code, message);
+        } else if (code == ReturnCode.OK) {
             backoff.success(key);
         } else {
             Duration ban = backoff.failure(key);

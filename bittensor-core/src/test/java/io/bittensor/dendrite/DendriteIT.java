@@ -73,6 +73,36 @@ class DendriteIT {
         return server.getPort();
     }
 
+    /**
+     * A peer behaving as the original Python one: Forward answers [batch, seq, 512] of ones,
+     * Backward always answers a [1, 1] placeholder.
+     */
+    private int pythonLikePeer() throws IOException {
+        TensorCodec codec = TensorCodec.defaults();
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
+                .addService(new BittensorGrpc.BittensorImplBase() {
+                    @Override
+                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                        long[] s = codec.decode(request.getTensors(0)).shape();
+                        out.onNext(TensorMessage.newBuilder().addTensors(
+                                codec.encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 512), Modality.TENSOR)).build());
+                        out.onCompleted();
+                    }
+
+                    @Override
+                    public void backward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                        out.onNext(TensorMessage.newBuilder().addTensors(
+                                codec.encode(Nd4j.zeros(DataType.FLOAT, 1, 1), Modality.TENSOR)).build());
+                        out.onCompleted();
+                    }
+                }).build().start();
+        closeMe.add(() -> {
+            server.shutdownNow();
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        });
+        return server.getPort();
+    }
+
     private static int deadPort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort(); // closed again at once: nobody listens there
@@ -135,6 +165,21 @@ class DendriteIT {
         // The failed peers are banned now: answered locally.
         assertEquals(ReturnCode.BANNED, dendrite.forward(peers.subList(0, 1), List.of(x), Modality.TENSOR)
                 .results().get(0).code());
+    }
+
+    @Test
+    void aFailedBackwardNeverBansThePeer() throws IOException {
+        Dendrite dendrite = dendrite(Dendrite.builder().banInitial(Duration.ofMinutes(1)));
+        List<Synapse> peer = List.of(synapse("py", "127.0.0.1", pythonLikePeer()));
+        List<INDArray> x = List.of(Nd4j.rand(DataType.FLOAT, 2, 1, 4));
+        for (int step = 0; step < 3; step++) {
+            DendriteCall call = dendrite.forward(peer, x, Modality.TENSOR);
+            assertEquals(ReturnCode.OK, call.results().get(0).code(), "forward of step " + step);
+            List<INDArray> grads = call.backward(List.of(Nd4j.ones(DataType.FLOAT, 2, 1, 512)));
+            assertEquals(ReturnCode.BAD_REPLY, call.backwardResults().get(0).code());
+            assertEquals(0.0, grads.get(0).sumNumber().doubleValue(), "zeros for a failed backward");
+            assertEquals(Duration.ZERO, dendrite.bannedFor("py"));
+        }
     }
 
     @Test
