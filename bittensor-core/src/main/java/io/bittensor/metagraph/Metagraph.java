@@ -14,6 +14,14 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.bittensor.transport.NettyTransport;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -156,7 +164,7 @@ public final class Metagraph implements AutoCloseable {
                     .maxInboundMessageSize(config.maxMessageBytes())
                     // One gossip call at a time is all an honest peer needs per connection.
                     .maxConcurrentCallsPerConnection(4)
-                    .addService(new GossipService())
+                    .addService(ServerInterceptors.intercept(new GossipService(), new CallerAddress()))
                     .build()
                     .start();
         } catch (IOException e) {
@@ -815,7 +823,7 @@ public final class Metagraph implements AutoCloseable {
             }
             // As the original: the reply is what we knew before taking the request in. Replying
             // first keeps signature checks out of the caller's deadline.
-            responses.onNext(outgoing(now, null));
+            responses.onNext(withEchoes(outgoing(now, null), request, CALLER_IP.get()));
             responses.onCompleted();
             absorbExecutor.execute(() -> {
                 try {
@@ -825,6 +833,49 @@ public final class Metagraph implements AutoCloseable {
                 }
             });
         }
+    }
+
+    private static final Context.Key<String> CALLER_IP = Context.key("gossip-caller-ip");
+
+    /** Puts the caller's IP address (as text) into the call's context for the gossip handler. */
+    private static final class CallerAddress implements ServerInterceptor {
+        @Override
+        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                ServerCallHandler<Q, R> next) {
+            java.net.SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+            String ip = remote instanceof InetSocketAddress isa && isa.getAddress() != null
+                    ? isa.getAddress().getHostAddress() : null;
+            return Contexts.interceptCall(Context.current().withValue(CALLER_IP, ip), call, headers, next);
+        }
+    }
+
+    /**
+     * Echoes back the caller's own entries that carry no owner expiry (a Python peer's), i.e.
+     * those whose address is the caller's IP. The original peer drops even its own synapse 15 s
+     * after it last heard it from someone else, and we never relay expiry-less entries (they
+     * would keep ghosts alive): without this echo a Python peer whose neighbours are all Java
+     * nodes would stop advertising itself. Echoing a caller only what it already holds about
+     * itself keeps no one else's entry alive.
+     */
+    private GossipBatch withEchoes(GossipBatch reply, GossipBatch request, String callerIp) {
+        if (callerIp == null) {
+            return reply;
+        }
+        int room = config.synapsesPerMessage() - reply.getSynapsesCount();
+        GossipBatch.Builder b = null;
+        for (Synapse s : request.getSynapsesList()) {
+            if (room == 0) {
+                break;
+            }
+            if (s.getExpiresAtMs() == 0 && callerIp.equals(s.getAddress())) {
+                if (b == null) {
+                    b = reply.toBuilder();
+                }
+                b.addSynapses(s);
+                room--;
+            }
+        }
+        return b == null ? reply : b.build();
     }
 
     private static ThreadFactory daemonThreads(String name) {

@@ -236,6 +236,25 @@ class MetagraphTrustIT {
     }
 
     @Test
+    void aPythonPeerGetsItsOwnEntriesEchoedAndNoOneElses() {
+        MetagraphGrpcStub stub = start(b -> b);
+        // As an original peer gossips: its own entry (its address: we see it call from 127.0.0.1)
+        // and one it heard about from someone else, neither with an owner expiry.
+        Synapse own = Entries.unsigned("python-peer", Entries.key(5), 5).toBuilder()
+                .setAddress("127.0.0.1").build();
+        Synapse heard = Entries.unsigned("someone", Entries.key(6), 6); // at 10.0.0.1
+        GossipBatch reply = stub.gossip(batch(own, heard));
+        // The original drops even its own entry 15 s after it last heard it back: echo it.
+        assertTrue(reply.getSynapsesList().contains(own), "own entry echoed");
+        assertFalse(reply.getSynapsesList().stream()
+                .anyMatch(s -> s.getSynapseKey().equals(Entries.key(6))), "another's entry not echoed");
+        await(() -> node.synapse(Entries.key(6)).isPresent(), "absorbed");
+        // ...and still never relayed to anyone else.
+        assertFalse(stub.gossip(GossipBatch.getDefaultInstance()).getSynapsesList().stream()
+                .anyMatch(s -> s.getExpiresAtMs() == 0 && !s.getSynapseKey().equals(Entries.key(0))));
+    }
+
+    @Test
     void sizeCapHoldsUnderTenfoldFlood() {
         int cap = 100;
         // Difficulty 1: a thousand valid entries are quick to make.
