@@ -56,16 +56,21 @@ class DendriteIT {
 
     /** A peer speaking the wire protocol but replying [batch, seq, 7]: a shape we cannot use. */
     private int wrongShapePeer() throws IOException {
+        return fakePeer(new BittensorGrpc.BittensorImplBase() {
+            @Override
+            public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                long[] s = TensorCodec.defaults().decode(request.getTensors(0)).shape();
+                out.onNext(TensorMessage.newBuilder().addTensors(TensorCodec.defaults()
+                        .encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 7), Modality.TENSOR)).build());
+                out.onCompleted();
+            }
+        });
+    }
+
+    /** Serves {@code service} on 127.0.0.1 (closed after the test); returns its port. */
+    private int fakePeer(BittensorGrpc.BittensorImplBase service) throws IOException {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
-                .addService(new BittensorGrpc.BittensorImplBase() {
-                    @Override
-                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
-                        long[] s = TensorCodec.defaults().decode(request.getTensors(0)).shape();
-                        out.onNext(TensorMessage.newBuilder().addTensors(TensorCodec.defaults()
-                                .encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 7), Modality.TENSOR)).build());
-                        out.onCompleted();
-                    }
-                }).build().start();
+                .addService(service).build().start();
         closeMe.add(() -> {
             server.shutdownNow();
             server.awaitTermination(5, TimeUnit.SECONDS);
@@ -79,28 +84,22 @@ class DendriteIT {
      */
     private int pythonLikePeer() throws IOException {
         TensorCodec codec = TensorCodec.defaults();
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
-                .addService(new BittensorGrpc.BittensorImplBase() {
-                    @Override
-                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
-                        long[] s = codec.decode(request.getTensors(0)).shape();
-                        out.onNext(TensorMessage.newBuilder().addTensors(
-                                codec.encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 512), Modality.TENSOR)).build());
-                        out.onCompleted();
-                    }
+        return fakePeer(new BittensorGrpc.BittensorImplBase() {
+            @Override
+            public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                long[] s = codec.decode(request.getTensors(0)).shape();
+                out.onNext(TensorMessage.newBuilder().addTensors(
+                        codec.encode(Nd4j.ones(DataType.FLOAT, s[0], s[1], 512), Modality.TENSOR)).build());
+                out.onCompleted();
+            }
 
-                    @Override
-                    public void backward(TensorMessage request, StreamObserver<TensorMessage> out) {
-                        out.onNext(TensorMessage.newBuilder().addTensors(
-                                codec.encode(Nd4j.zeros(DataType.FLOAT, 1, 1), Modality.TENSOR)).build());
-                        out.onCompleted();
-                    }
-                }).build().start();
-        closeMe.add(() -> {
-            server.shutdownNow();
-            server.awaitTermination(5, TimeUnit.SECONDS);
+            @Override
+            public void backward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                out.onNext(TensorMessage.newBuilder().addTensors(
+                        codec.encode(Nd4j.zeros(DataType.FLOAT, 1, 1), Modality.TENSOR)).build());
+                out.onCompleted();
+            }
         });
-        return server.getPort();
     }
 
     private static int deadPort() throws IOException {
