@@ -14,6 +14,7 @@ COPY mvnw pom.xml ./
 COPY .mvn .mvn
 COPY bittensor-proto/pom.xml bittensor-proto/
 COPY bittensor-core/pom.xml bittensor-core/
+COPY bittensor-runtime/pom.xml bittensor-runtime/
 COPY bittensor-examples/pom.xml bittensor-examples/
 RUN ./mvnw -B -q dependency:go-offline -DexcludeGroupIds=io.bittensor || true
 COPY . .

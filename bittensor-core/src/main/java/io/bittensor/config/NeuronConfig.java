@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /**
  * Everything a neuron process is configured with, validated once. Defaults follow the original
  * (PROTOCOL.md): axon 8091, metagraph 8092, metagraph size 10000, no bootstrap peer, data in
- * {@code data/}. Build with {@link #builder()}; from flags with {@link NeuronOptions}. Problems are
+ * {@code data/}. Build with {@link #builder()}; from flags with {@code io.bittensor.runtime.NeuronOptions}. Problems are
  * {@link ConfigException}s naming the flag.
  *
  * @param chainEndpoint  reserved for a chain-backed metagraph; accepted and unused (as in the original)
@@ -97,9 +97,11 @@ public record NeuronConfig(
         return learningRate.orElse(fallback);
     }
 
-    // Rules shared with the flag converters, so flags and code reject the same values.
+    // Rules shared with the flag converters (bittensor-runtime's NeuronOptions), so flags and code
+    // reject the same values.
 
-    static void checkPort(String option, int port) {
+    /** @throws ConfigException naming {@code option} unless {@code port} is in 0..65535 */
+    public static void checkPort(String option, int port) {
         if (port < 0 || port > 65535) {
             throw new ConfigException(option, port + " is out of range 0..65535 (0 = any free port)");
         }
@@ -111,7 +113,8 @@ public record NeuronConfig(
         }
     }
 
-    static void checkRate(double rate) {
+    /** @throws ConfigException unless {@code rate} is a finite positive number */
+    public static void checkRate(double rate) {
         if (!(rate > 0) || Double.isInfinite(rate)) {
             throw new ConfigException("--learning_rate", "must be a positive number, got " + rate);
         }
@@ -124,7 +127,7 @@ public record NeuronConfig(
     }
 
     /** An IP literal or an RFC 1123 host name. */
-    static boolean isHostName(String host) {
+    public static boolean isHostName(String host) {
         if (host == null || host.isEmpty() || host.length() > 253) {
             return false;
         }

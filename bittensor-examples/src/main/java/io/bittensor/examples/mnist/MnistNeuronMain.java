@@ -2,7 +2,7 @@ package io.bittensor.examples.mnist;
 
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
-import io.bittensor.config.NeuronOptions;
+import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.session.NeuronSession;
 import java.io.IOException;
 import java.util.concurrent.Callable;

@@ -1,6 +1,6 @@
 package io.bittensor.examples.mnist;
 
-import io.bittensor.config.NeuronOptions;
+import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.metagraph.MetagraphException;
 import io.bittensor.training.CheckpointException;
 import java.io.IOException;

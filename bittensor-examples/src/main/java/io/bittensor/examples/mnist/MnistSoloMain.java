@@ -2,7 +2,7 @@ package io.bittensor.examples.mnist;
 
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
-import io.bittensor.config.NeuronOptions;
+import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.training.EpochProgress;
 import io.bittensor.training.MetricsLog;
 import java.io.IOException;

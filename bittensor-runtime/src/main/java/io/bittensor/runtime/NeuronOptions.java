@@ -1,5 +1,8 @@
-package io.bittensor.config;
+package io.bittensor.runtime;
 
+import io.bittensor.config.ConfigException;
+import io.bittensor.config.HostPort;
+import io.bittensor.config.NeuronConfig;
 import io.bittensor.crypto.KeyFiles;
 import java.io.IOException;
 import java.nio.file.Files;

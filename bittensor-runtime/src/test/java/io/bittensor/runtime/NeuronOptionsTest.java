@@ -1,9 +1,11 @@
-package io.bittensor.config;
+package io.bittensor.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.config.HostPort;
+import io.bittensor.config.NeuronConfig;
 import io.bittensor.crypto.KeyFiles;
 import io.bittensor.crypto.Keypair;
 import java.io.IOException;
