@@ -6,7 +6,9 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.tensor.TensorLimits;
 import io.bittensor.transport.NettyTransport;
 import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -41,6 +43,8 @@ import org.slf4j.LoggerFactory;
 public final class Axon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Axon.class);
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+    /** The service name a health check may ask about (the Forward/Backward service). */
+    public static final String SERVICE_NAME = "Bittensor";
 
     private final AxonSettings settings;
     private final Keypair keypair;
@@ -50,6 +54,8 @@ public final class Axon implements AutoCloseable {
     private final NettyTransport boss;
     private final NettyTransport io;
     private final Server server;
+    /** grpc.health.v1.Health on the same port: SERVING once started, NOT_SERVING from close(). */
+    private final HealthStatusManager health = new HealthStatusManager();
     private volatile boolean started;
     private volatile int boundPort = -1;
     private volatile boolean closed;
@@ -81,7 +87,10 @@ public final class Axon implements AutoCloseable {
                 .directExecutor()
                 .maxInboundMessageSize(settings.maxInboundMessageBytes())
                 .addService(service)
+                .addService(health.getHealthService())
                 .build();
+        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
+        health.setStatus(SERVICE_NAME, ServingStatus.NOT_SERVING);
     }
 
     public static Builder builder() {
@@ -102,6 +111,8 @@ public final class Axon implements AutoCloseable {
             }
             started = true;
             boundPort = server.getPort();
+            health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+            health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
             LOG.info("axon serving {} synapse(s) on port {} as {}", neurons.size(), port(),
                     keypair.publicKeyHex());
         }
@@ -154,6 +165,8 @@ public final class Axon implements AutoCloseable {
         }
         closed = true;
         long graceMs = settings.shutdownGrace().toMillis();
+        // Watchers and load balancers hear NOT_SERVING before the port stops taking calls.
+        health.enterTerminalState();
         server.shutdown();
         try {
             if (!server.awaitTermination(graceMs, TimeUnit.MILLISECONDS)) {
