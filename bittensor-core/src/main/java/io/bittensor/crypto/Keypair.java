@@ -9,7 +9,10 @@ import java.security.Signature;
 import java.security.interfaces.EdECPrivateKey;
 import java.security.interfaces.EdECPublicKey;
 import java.security.spec.NamedParameterSpec;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * An Ed25519 key pair: a neuron's identity. Built on the JDK's own Ed25519 (Java 15+), from a
@@ -88,6 +91,45 @@ public final class Keypair {
     /** The public key as written on the wire: {@code "0x"} + 64 lowercase hex digits. */
     public String publicKeyHex() {
         return publicKeyHex;
+    }
+
+    /** Longest synapse name {@link #synapseKey(String)} takes, in UTF-8 bytes. */
+    public static final int MAX_SYNAPSE_NAME_BYTES = 256;
+    private static final byte[] SYNAPSE_LABEL =
+            "bittensor-java synapse key v1\0".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * The {@code synapse_key} this neuron serves {@code name} under, in the original's format: an
+     * Ed25519 public key, {@code "0x"} + 64 lowercase hex. The original draws a fresh key per
+     * synapse; we derive one so the key survives restarts: its seed is
+     * HMAC-SHA256(key = this key's seed, message = "bittensor-java synapse key v1\0" ‖ UTF-8 name).
+     * The same neuron key and name always give the same synapse key; different names or neuron
+     * keys give unrelated ones, and nobody without the seed can tell which name or owner a key
+     * came from (docs/crypto.md).
+     *
+     * @throws IllegalArgumentException if {@code name} is empty or over
+     *     {@link #MAX_SYNAPSE_NAME_BYTES} UTF-8 bytes
+     */
+    public String synapseKey(String name) {
+        byte[] n = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
+        if (n.length == 0 || n.length > MAX_SYNAPSE_NAME_BYTES) {
+            throw new IllegalArgumentException("a synapse name is 1.." + MAX_SYNAPSE_NAME_BYTES
+                    + " UTF-8 bytes, got " + n.length);
+        }
+        byte[] child = null;
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(seed, "HmacSHA256"));
+            mac.update(SYNAPSE_LABEL);
+            child = mac.doFinal(n);
+            return fromSeed(child).publicKeyHex();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 unavailable", e);
+        } finally {
+            if (child != null) {
+                Arrays.fill(child, (byte) 0);
+            }
+        }
     }
 
     /** A 64-byte Ed25519 signature of {@code message} (deterministic, RFC 8032). */

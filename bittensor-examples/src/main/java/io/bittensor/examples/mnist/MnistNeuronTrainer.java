@@ -100,7 +100,7 @@ public final class MnistNeuronTrainer implements AutoCloseable {
         }
         this.rng = new SplittableRandom(settings.seed() + nextEpoch);
         this.network = new MnistNetworkStep(session, settings.seed(), settings.topK());
-        this.synapseKey = session.keypair().publicKeyHex() + "/mnist";
+        this.synapseKey = session.keypair().synapseKey("mnist");
         this.served = new MnistNeuron(model.copy(), GRADIENT_QUEUE);
         session.serve(synapseKey, new Counting(served));
         LOG.info("MNIST neuron: synapse {}, {} epochs of {} steps (batch {}), Adam {} with cosine decay, seed {}",
