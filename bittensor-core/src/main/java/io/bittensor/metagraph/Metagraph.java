@@ -122,6 +122,7 @@ public final class Metagraph implements AutoCloseable {
         this.table = new SynapseTable(random.nextLong());
         this.peers = new PeerSet(config.maxPeers(), config.interval().toMillis(),
                 config.bootstrapBackoffMax().toMillis(), config.peerQuarantine().toMillis());
+        peers.setSelfKey(keypair.publicKeyHex());
         for (String b : config.bootstrap()) {
             peers.addBootstrap(b);
         }
@@ -505,7 +506,8 @@ public final class Metagraph implements AutoCloseable {
     }
 
     private RoundResult.Exchange exchange(String peer, long now) {
-        GossipBatch request = outgoing(now, peer);
+        ByteString challenge = GossipIdentity.challenge();
+        GossipBatch request = outgoing(now, peer).toBuilder().setIdentityChallenge(challenge).build();
         GossipBatch reply;
         try {
             reply = call(peer, request);
@@ -522,6 +524,10 @@ public final class Metagraph implements AutoCloseable {
             return new RoundResult.Exchange(peer, RoundResult.Outcome.REFUSED, 0, 0);
         }
         peers.succeeded(peer);
+        String identity = GossipIdentity.proven(challenge, reply);
+        if (identity != null && peers.identify(peer, identity) != PeerSet.Identified.BOUND) {
+            LOG.debug("gossip peer {} is {}, already known at another address", peer, identity);
+        }
         int taken = absorb(reply, now);
         return new RoundResult.Exchange(peer, RoundResult.Outcome.OK, reply.getSynapsesCount(),
                 taken);
@@ -823,7 +829,8 @@ public final class Metagraph implements AutoCloseable {
             }
             // As the original: the reply is what we knew before taking the request in. Replying
             // first keeps signature checks out of the caller's deadline.
-            responses.onNext(withEchoes(outgoing(now, null), request, CALLER_IP.get()));
+            responses.onNext(GossipIdentity.answer(
+                    withEchoes(outgoing(now, null), request, CALLER_IP.get()), request, keypair));
             responses.onCompleted();
             absorbExecutor.execute(() -> {
                 try {

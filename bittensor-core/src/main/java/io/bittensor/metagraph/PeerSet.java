@@ -13,6 +13,11 @@ import java.util.Set;
  * after a failed exchange they wait an exponentially growing time (one interval, doubling, capped)
  * before the next try. Any other peer is dropped after a failed exchange, as in the original, and
  * quarantined for a while so that others mentioning it do not bring it straight back.
+ *
+ * <p>One peer, one entry: an address whose reply proved a neuron key ({@link #identify}) is bound
+ * to it; a second address proving a key already held is dropped (the bootstrap address is the
+ * one kept) and remembered as an alias, so gossip naming it again does not bring it back while the
+ * peer is held under the other address. An address proving our own key is ourselves.
  * Thread-safe.
  */
 final class PeerSet {
@@ -30,7 +35,13 @@ final class PeerSet {
     private final Map<String, Integer> index = new HashMap<>();
     private final Map<String, Backoff> bootstraps = new HashMap<>();
     private final Map<String, Long> quarantine;
+    /** Proven neuron key of a listed address, and the listed address holding each proven key. */
+    private final Map<String, String> keyOf = new HashMap<>();
+    private final Map<String, String> holderOf = new HashMap<>();
+    /** Addresses dropped as another address of a proven key (bounded, oldest out). */
+    private final Map<String, String> aliases;
     private String self;
+    private String selfKey;
 
     PeerSet(int maxPeers, long backoffBaseMs, long backoffMaxMs, long quarantineMs) {
         this.maxPeers = maxPeers;
@@ -45,6 +56,77 @@ final class PeerSet {
                 return size() > maxPeers;
             }
         };
+        this.aliases = new LinkedHashMap<>(16, 0.75f, false) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                return size() > maxPeers;
+            }
+        };
+    }
+
+    /** Our own neuron key: an address that proves it is another address of ours. */
+    synchronized void setSelfKey(String neuronKey) {
+        selfKey = neuronKey;
+    }
+
+    /** How {@link #identify} took a proof. */
+    enum Identified { BOUND, SELF, DUPLICATE, UNKNOWN_ADDRESS }
+
+    /**
+     * {@code address}, which we dialed, proved it answers as {@code neuronKey}. Binds the two, or
+     * drops the address if it is ourselves or a second address of a peer already held.
+     */
+    synchronized Identified identify(String address, String neuronKey) {
+        Integer at = index.get(address);
+        if (at == null) {
+            return Identified.UNKNOWN_ADDRESS;
+        }
+        if (neuronKey.equals(selfKey)) {
+            removeAt(at);
+            bootstraps.remove(address);
+            aliases.put(address, neuronKey);
+            return Identified.SELF;
+        }
+        String previous = keyOf.get(address);
+        if (previous != null && !previous.equals(neuronKey)) {
+            holderOf.remove(previous, address); // another neuron took over this address
+            keyOf.remove(address);
+        }
+        String holder = holderOf.get(neuronKey);
+        if (holder == null || holder.equals(address) || !index.containsKey(holder)) {
+            holderOf.put(neuronKey, address);
+            keyOf.put(address, neuronKey);
+            aliases.remove(address);
+            return Identified.BOUND;
+        }
+        // Known twice: keep the bootstrap address (never dropped anyway), else the one held first.
+        boolean keepNew = bootstraps.containsKey(address) && !bootstraps.containsKey(holder);
+        String drop = keepNew ? holder : address;
+        if (bootstraps.containsKey(drop)) {
+            return Identified.BOUND; // two bootstrap addresses of one peer: the user asked for both
+        }
+        removeAt(index.get(drop));
+        aliases.put(drop, neuronKey);
+        if (keepNew) {
+            holderOf.put(neuronKey, address);
+            keyOf.put(address, neuronKey);
+        }
+        return Identified.DUPLICATE;
+    }
+
+    /** True if {@code address} is a known other address of ourselves or of a peer still held. */
+    private boolean isAlias(String address) {
+        String key = aliases.get(address);
+        if (key == null) {
+            return false;
+        }
+        if (key.equals(selfKey) || holderOf.containsKey(key)) {
+            return true;
+        }
+        aliases.remove(address); // the peer it stood for is gone: the address may be tried again
+        return false;
     }
 
     /** Our own address: never added, never sampled. */
@@ -71,10 +153,10 @@ final class PeerSet {
     enum Added { ADDED, KNOWN, SELF, QUARANTINED, FULL }
 
     synchronized Added add(String address, long nowMs) {
-        if (address.equals(self)) {
+        if (address.equals(self) || selfKey != null && selfKey.equals(aliases.get(address))) {
             return Added.SELF;
         }
-        if (index.containsKey(address)) {
+        if (index.containsKey(address) || isAlias(address)) {
             return Added.KNOWN;
         }
         Long until = quarantine.get(address);
@@ -188,6 +270,10 @@ final class PeerSet {
 
     private void removeAt(int i) {
         String gone = list.get(i);
+        String key = keyOf.remove(gone);
+        if (key != null) {
+            holderOf.remove(key, gone);
+        }
         String last = list.remove(list.size() - 1);
         index.remove(gone);
         if (i < list.size()) {
