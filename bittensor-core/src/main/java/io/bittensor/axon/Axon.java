@@ -4,7 +4,9 @@ import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.tensor.TensorLimits;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.transport.NettyTransport;
+import io.bittensor.transport.TensorMessageMarshaller;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -45,12 +47,16 @@ public final class Axon implements AutoCloseable {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     /** The service name a health check may ask about (the Forward/Backward service). */
     public static final String SERVICE_NAME = "Bittensor";
+    /** Idle native bytes the input pool may keep: a few hundred requests of a usual shape. */
+    static final long INPUT_POOL_BYTES = 64L << 20;
 
     private final AxonSettings settings;
     private final Keypair keypair;
     private final Map<String, Neuron> neurons;
     private final AxonService service;
     private final ThreadPoolExecutor workers;
+    /** Decoded request inputs, reused warm (a fresh native array costs more than the copy). */
+    private final ArrayPool inputs = new ArrayPool(INPUT_POOL_BYTES);
     private final NettyTransport boss;
     private final NettyTransport io;
     private final Server server;
@@ -74,7 +80,7 @@ public final class Axon implements AutoCloseable {
                     return t;
                 });
         NonceWindow nonces = new NonceWindow(settings.nonceWindow(), b.clockMicros, settings.nonceMemory());
-        this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers);
+        this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers, inputs);
         this.boss = new NettyTransport(1, "axon-" + id + "-accept");
         this.io = new NettyTransport(settings.ioThreads(), "axon-" + id + "-io");
         InetSocketAddress address = settings.bindAddress() == null
@@ -86,7 +92,7 @@ public final class Axon implements AutoCloseable {
                 .channelType(NettyTransport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(settings.maxInboundMessageBytes())
-                .addService(service)
+                .addService(TensorMessageMarshaller.apply(service.bindService()))
                 .addService(health.getHealthService())
                 .build();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -187,6 +193,7 @@ public final class Axon implements AutoCloseable {
         }
         io.close(Duration.ofSeconds(2));
         boss.close(Duration.ofSeconds(2));
+        inputs.close(); // arrays still on loan (a worker past its grace) are freed when given back
         if (started) {
             LOG.info("axon on port {} closed", boundPort);
         }

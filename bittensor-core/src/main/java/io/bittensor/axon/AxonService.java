@@ -11,6 +11,7 @@ import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -45,19 +46,21 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     private final TensorCodec codec;
     private final NonceWindow nonces;
     private final ExecutorService workers;
+    private final ArrayPool inputs;
     private final Semaphore admission;
     private final LongAdder[] answered = new LongAdder[ReturnCode.values().length];
     private static final long MODEL_ERROR_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
     private final Map<String, Long> lastModelErrorLog = new ConcurrentHashMap<>();
 
     AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
-                NonceWindow nonces, ExecutorService workers) {
+                NonceWindow nonces, ExecutorService workers, ArrayPool inputs) {
         this.settings = settings;
         this.neuronKey = neuronKey;
         this.neurons = neurons instanceof ConcurrentHashMap ? neurons : new ConcurrentHashMap<>(neurons);
         this.codec = new TensorCodec(settings.tensorLimits());
         this.nonces = nonces;
         this.workers = workers;
+        this.inputs = inputs;
         this.admission = new Semaphore(settings.workerThreads() + settings.maxQueuedCalls());
         for (int i = 0; i < answered.length; i++) {
             answered[i] = new LongAdder();
@@ -165,12 +168,15 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         }
         Tensor in = request.getTensors(0);
         Modality modality = checkInput(in);
-        INDArray x = decode(in);
-        INDArray y = runNeuron(() -> neuron.forward(modality, x));
-        long[] s = x.shape();
-        checkOutput(y, new long[] {s[0], s[1], Neuron.NETWORK_DIM}, "forward");
-        return codec.encode(y.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
-                ? y : y.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
+        // The input goes back to the pool once the reply is encoded (neurons keep no inputs).
+        try (ArrayPool.PooledArray px = decode(in)) {
+            INDArray x = px.array();
+            INDArray y = runNeuron(() -> neuron.forward(modality, x));
+            long[] s = x.shape();
+            checkOutput(y, new long[] {s[0], s[1], Neuron.NETWORK_DIM}, "forward");
+            return codec.encode(y.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+                    ? y : y.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
+        }
     }
 
     private Tensor backward(Neuron neuron, TensorMessage request) {
@@ -190,8 +196,12 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             throw new Refusal(ReturnCode.BAD_DTYPE, "grads must be FLOAT32 or FLOAT64, got "
                     + grad.getDtype());
         }
-        INDArray x = decode(in);
-        INDArray g = decode(grad);
+        try (ArrayPool.PooledArray px = decode(in); ArrayPool.PooledArray pg = decode(grad)) {
+            return backward(neuron, modality, px.array(), pg.array());
+        }
+    }
+
+    private Tensor backward(Neuron neuron, Modality modality, INDArray x, INDArray g) {
         double norm = g.norm2Number().doubleValue();
         if (!Double.isFinite(norm)) {
             throw new Refusal(ReturnCode.NON_FINITE, "grads contain NaN or infinity");
@@ -258,9 +268,9 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         return m;
     }
 
-    private INDArray decode(Tensor t) {
+    private ArrayPool.PooledArray decode(Tensor t) {
         try {
-            return codec.decode(t);
+            return codec.decode(t, inputs);
         } catch (TensorDecodeException e) {
             throw new Refusal(ReturnCodes.of(e.reason()), e.getMessage());
         }

@@ -1,12 +1,12 @@
 package io.bittensor.dendrite;
 
 import io.bittensor.transport.NettyTransport;
+import io.bittensor.transport.TensorMessageMarshaller;
 import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.crypto.RequestSigner;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.ReturnCodes;
-import io.bittensor.proto.BittensorGrpc;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Synapse;
@@ -15,7 +15,10 @@ import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -216,13 +219,11 @@ public final class Dendrite implements AutoCloseable {
             }
         };
         try {
-            BittensorGrpc.BittensorStub stub = BittensorGrpc.newStub(channels.get(target))
-                    .withDeadlineAfter(settings.timeout().toNanos(), TimeUnit.NANOSECONDS);
-            if (forward) {
-                stub.forward(message, observer);
-            } else {
-                stub.backward(message, observer);
-            }
+            // Our marshaller: replies parsed with one copy of the tensor bytes fewer.
+            ClientCall<TensorMessage, TensorMessage> call = channels.get(target).newCall(
+                    forward ? TensorMessageMarshaller.FORWARD : TensorMessageMarshaller.BACKWARD,
+                    CallOptions.DEFAULT.withDeadlineAfter(settings.timeout().toNanos(), TimeUnit.NANOSECONDS));
+            ClientCalls.asyncUnaryCall(call, message, observer);
         } catch (RuntimeException e) {
             // e.g. the dendrite was closed under us
             result.complete(finish(forward, key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,

@@ -269,6 +269,21 @@ public final class TensorCodec {
     }
 
     /**
+     * Decodes {@code tensor} into an array borrowed from {@code pool}: what {@link #decode} gives,
+     * without a fresh native allocation once the pool holds that shape. Close the result to give
+     * the array back; nothing may keep the array past that.
+     *
+     * @throws TensorDecodeException if the tensor is malformed or exceeds this codec's limits
+     */
+    public ArrayPool.PooledArray decode(Tensor tensor, ArrayPool pool) {
+        Objects.requireNonNull(pool, "pool");
+        Header h = inspect(tensor);
+        ArrayPool.PooledArray out = pool.acquire(h.dataType(), h.shape);
+        copyIn(tensor.getBuffer(), out.array(), h);
+        return out;
+    }
+
+    /**
      * Decodes {@code tensor} into {@code target}, which must already have the tensor's dtype and
      * shape and be a dense C-ordered array of its own buffer (such as an earlier result of
      * {@link #decode}). Saves the allocation when the same shape arrives again and again.

@@ -5,7 +5,10 @@ import com.google.protobuf.CodedOutputStream;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
+import io.bittensor.transport.TensorMessageMarshaller;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,6 +74,7 @@ public final class SerializationBench {
 
         Tensor tensor = codec.encode(array, Modality.TENSOR);
         INDArray reused = array.like();
+        ArrayPool pool = new ArrayPool(1L << 30);
         TensorMessage message = TensorMessage.newBuilder().setVersion("0.0.0")
                 .addTensors(tensor).build();
         byte[] wire = new byte[message.getSerializedSize() + 64]; // reused output buffer
@@ -84,6 +88,8 @@ public final class SerializationBench {
             "round trip: encode + decodeInto",
             "round trip: encode + decode",
             "wire: encode+serialize+parse+decodeInto",
+            "wire: encode+serialize+parse+decode (new)",
+            "wire: ... +aliasing parse+pooled decode",
         };
         Op[] ops = {
             () -> {
@@ -104,6 +110,30 @@ public final class SerializationBench {
                 int n = cos.getTotalBytesWritten();
                 TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
                 return codec.decodeInto(in.getTensors(0), reused).length();
+            },
+            () -> { // gRPC's default marshaller and a fresh array, as before
+                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
+                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
+                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
+                out.writeTo(cos);
+                int n = cos.getTotalBytesWritten();
+                TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
+                INDArray fresh = codec.decode(in.getTensors(0));
+                long len = fresh.length();
+                fresh.close(); // freed at once, as a pool would: no GC pile-up skews the row
+                return len;
+            },
+            () -> { // what the Axon does now: TensorMessageMarshaller, ArrayPool
+                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
+                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
+                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
+                out.writeTo(cos);
+                int n = cos.getTotalBytesWritten();
+                TensorMessage in = TensorMessageMarshaller.INSTANCE.parse(
+                        new ByteArrayInputStream(wire, 0, n));
+                try (ArrayPool.PooledArray p = codec.decode(in.getTensors(0), pool)) {
+                    return p.array().length();
+                }
             },
         };
 
@@ -128,6 +158,7 @@ public final class SerializationBench {
                     copy / ns, bytes / bestNs, bestCopy / bestNs));
         }
         reused.close();
+        pool.close();
         return rows;
     }
 
