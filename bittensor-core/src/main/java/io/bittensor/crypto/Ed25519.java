@@ -4,7 +4,6 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.security.interfaces.EdECPublicKey;
 import java.security.spec.EdECPoint;
 import java.security.spec.EdECPublicKeySpec;
@@ -12,8 +11,10 @@ import java.security.spec.NamedParameterSpec;
 import java.util.HexFormat;
 
 /**
- * Ed25519 helpers over the JDK's built-in provider: the raw 32-byte public key encoding (RFC 8032)
- * and its {@code "0x" + lowercase hex} text form, and signature verification that never throws.
+ * Ed25519 helpers: the raw 32-byte public key encoding (RFC 8032) and its {@code "0x" + lowercase
+ * hex} text form, and signing and verification that never throws. Keys are derived with the JDK's
+ * provider; signing and verification use Bouncy Castle's RFC 8032 code, about ten times faster
+ * than the JDK's here (it is on every signed request's path, docs/crypto.md).
  */
 public final class Ed25519 {
 
@@ -53,14 +54,23 @@ public final class Ed25519 {
             return false;
         }
         try {
-            Signature verifier = Signature.getInstance(ALGORITHM);
-            verifier.initVerify(toPublicKey(publicKey));
-            verifier.update(message);
-            return verifier.verify(signature);
-        } catch (GeneralSecurityException | RuntimeException e) {
-            // Hostile keys (y >= p, not on the curve) and signatures (s >= L) land here.
+            // Rejects s >= L and keys that are not canonical points, as the JDK's provider does.
+            return org.bouncycastle.math.ec.rfc8032.Ed25519.verify(signature, 0, publicKey, 0,
+                    message, 0, message.length);
+        } catch (RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * RFC 8032 signature of {@code message} by the key pair of {@code seed} whose public key is
+     * {@code publicKey} (passed in, so it is not derived again per signature).
+     */
+    static byte[] sign(byte[] seed, byte[] publicKey, byte[] message) {
+        byte[] signature = new byte[SIGNATURE_BYTES];
+        org.bouncycastle.math.ec.rfc8032.Ed25519.sign(seed, 0, publicKey, 0, message, 0,
+                message.length, signature, 0);
+        return signature;
     }
 
     /**

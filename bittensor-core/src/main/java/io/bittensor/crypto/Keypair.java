@@ -5,7 +5,6 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.interfaces.EdECPrivateKey;
 import java.security.interfaces.EdECPublicKey;
 import java.security.spec.NamedParameterSpec;
@@ -134,14 +133,7 @@ public final class Keypair {
 
     /** A 64-byte Ed25519 signature of {@code message} (deterministic, RFC 8032). */
     public byte[] sign(byte[] message) {
-        try {
-            Signature signer = Signature.getInstance(Ed25519.ALGORITHM);
-            signer.initSign(privateKey);
-            signer.update(message);
-            return signer.sign();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("Ed25519 signing failed", e);
-        }
+        return Ed25519.sign(seed, publicKey, message);
     }
 
     /** Key pairs are equal when their public keys are (the public key determines the seed's use). */

@@ -118,4 +118,32 @@ class Ed25519Test {
         pub[0] ^= 1;
         assertEquals(a.publicKeyHex(), Ed25519.toKeyHex(a.publicKeyBytes()));
     }
+
+    /** Signing and verifying moved to Bouncy Castle: both must agree with the JDK's provider. */
+    @Test
+    void agreesWithTheJdkProviderBothWays() throws Exception {
+        Random random = new Random(12);
+        for (int i = 0; i < 20; i++) {
+            byte[] seed = new byte[32];
+            random.nextBytes(seed);
+            byte[] message = new byte[random.nextInt(200)];
+            random.nextBytes(message);
+            Keypair k = Keypair.fromSeed(seed);
+            var jdkGen = java.security.KeyPairGenerator.getInstance("Ed25519");
+            var jdkSigner = java.security.Signature.getInstance("Ed25519");
+            java.security.PublicKey jdkPublic = Ed25519.toPublicKey(k.publicKeyBytes());
+            byte[] ours = k.sign(message);
+            jdkSigner.initVerify(jdkPublic);
+            jdkSigner.update(message);
+            assertTrue(jdkSigner.verify(ours), "the JDK accepts our signature");
+            var pair = jdkGen.generateKeyPair();
+            jdkSigner.initSign(pair.getPrivate());
+            jdkSigner.update(message);
+            byte[] theirs = jdkSigner.sign();
+            byte[] theirKey = Ed25519.encodePoint((java.security.interfaces.EdECPublicKey) pair.getPublic());
+            assertTrue(Ed25519.verify(theirKey, message, theirs), "we accept the JDK's signature");
+            theirs[i % 64] ^= 1;
+            assertFalse(Ed25519.verify(theirKey, message, theirs), "a flipped bit is refused");
+        }
+    }
 }
