@@ -79,7 +79,7 @@ public final class Router {
    *     [batch, seq, c, h, w], TENSOR [batch, seq, d])
    * @param modality which forward the peers run
    * @param synapses the candidate peers; may be empty
-   * @throws IllegalArgumentException on a context of the wrong rank or width, inputs of rank < 2,
+   * @throws IllegalArgumentException on a context of the wrong rank or width, inputs of rank {@literal <} 2,
    *     or inputs and context of different batch sizes
    */
   public RouterCall forward(
