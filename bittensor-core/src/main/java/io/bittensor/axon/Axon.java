@@ -3,11 +3,13 @@ package io.bittensor.axon;
 import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.telemetry.CallListener;
 import io.bittensor.tensor.TensorLimits;
 import io.bittensor.tensor.ArrayPool;
 import io.bittensor.transport.NettyTransport;
 import io.bittensor.transport.TensorMessageMarshaller;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -92,7 +94,10 @@ public final class Axon implements AutoCloseable {
                 .channelType(NettyTransport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(settings.maxInboundMessageBytes())
-                .addService(TensorMessageMarshaller.apply(service.bindService()))
+                .addService(b.listener == CallListener.NONE
+                        ? TensorMessageMarshaller.apply(service.bindService())
+                        : ServerInterceptors.intercept(TensorMessageMarshaller.apply(service.bindService()),
+                                new CallObserver(b.listener)))
                 .addService(health.getHealthService())
                 .build();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -216,8 +221,15 @@ public final class Axon implements AutoCloseable {
         private Keypair keypair;
         private LongSupplier clockMicros = NonceWindow.systemClockMicros();
         private final Map<String, Neuron> neurons = new LinkedHashMap<>();
+        private CallListener listener = CallListener.NONE;
 
         private Builder() {
+        }
+
+        /** Hears every Forward and Backward answered (io.bittensor.telemetry); default none. */
+        public Builder listener(CallListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
         }
 
         /** Listen address; default every interface. */

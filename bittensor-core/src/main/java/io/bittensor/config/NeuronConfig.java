@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalInt;
 import java.util.regex.Pattern;
 
 /**
@@ -27,6 +28,7 @@ import java.util.regex.Pattern;
  * @param epochs         training epochs
  * @param batchSize      training batch size
  * @param learningRate   optimizer rate; absent = the neuron's own default
+ * @param metricsPort    port of the Prometheus {@code /metrics} endpoint; absent = no endpoint, 0 = any free port
  */
 public record NeuronConfig(
         String chainEndpoint,
@@ -41,7 +43,8 @@ public record NeuronConfig(
         Path datapath,
         int epochs,
         int batchSize,
-        OptionalDouble learningRate) {
+        OptionalDouble learningRate,
+        OptionalInt metricsPort) {
 
     public static final String DEFAULT_CHAIN_ENDPOINT = "";
     public static final int DEFAULT_AXON_PORT = 8091;
@@ -64,8 +67,12 @@ public record NeuronConfig(
         Objects.requireNonNull(logdir, "logdir");
         Objects.requireNonNull(datapath, "datapath");
         Objects.requireNonNull(learningRate, "learningRate");
+        Objects.requireNonNull(metricsPort, "metricsPort");
         checkPort("--axon_port", axonPort);
         checkPort("--metagraph_port", metagraphPort);
+        if (metricsPort.isPresent()) {
+            checkPort("--metrics_port", metricsPort.getAsInt());
+        }
         checkPositive("--metagraph_size", metagraphSize);
         checkPositive("--epochs", epochs);
         checkPositive("--batch_size", batchSize);
@@ -84,7 +91,8 @@ public record NeuronConfig(
         return new Builder().chainEndpoint(chainEndpoint).axonPort(axonPort).metagraphPort(metagraphPort)
                 .metagraphSize(metagraphSize).bootstrap(bootstrap).neuronKey(neuronKey.orElse(null)).remoteIp(remoteIp)
                 .modelPath(modelPath.orElse(null)).logdir(logdir).datapath(datapath).epochs(epochs)
-                .batchSize(batchSize).learningRate(learningRate.isPresent() ? learningRate.getAsDouble() : null);
+                .batchSize(batchSize).learningRate(learningRate.isPresent() ? learningRate.getAsDouble() : null)
+                .metricsPort(metricsPort.isPresent() ? metricsPort.getAsInt() : null);
     }
 
     /** The key file in use: --neuron_key, or {@code <datapath>/neuron.key}. */
@@ -161,6 +169,7 @@ public record NeuronConfig(
         private int epochs = DEFAULT_EPOCHS;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private Double learningRate;
+        private Integer metricsPort;
 
         private Builder() {}
 
@@ -232,12 +241,19 @@ public record NeuronConfig(
             return this;
         }
 
+        /** Prometheus endpoint port; null = none (the default), 0 = any free port. */
+        public Builder metricsPort(Integer v) {
+            this.metricsPort = v;
+            return this;
+        }
+
         /** @throws ConfigException naming the first bad option */
         public NeuronConfig build() {
             return new NeuronConfig(chainEndpoint, axonPort, metagraphPort, metagraphSize, bootstrap,
                     Optional.ofNullable(neuronKey), remoteIp != null ? remoteIp : RemoteIp.detect(),
                     Optional.ofNullable(modelPath), logdir, datapath, epochs, batchSize,
-                    learningRate == null ? OptionalDouble.empty() : OptionalDouble.of(learningRate));
+                    learningRate == null ? OptionalDouble.empty() : OptionalDouble.of(learningRate),
+                    metricsPort == null ? OptionalInt.empty() : OptionalInt.of(metricsPort));
         }
     }
 }

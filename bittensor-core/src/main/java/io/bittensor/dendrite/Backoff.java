@@ -66,7 +66,20 @@ public final class Backoff {
         return Duration.ofNanos(ban);
     }
 
+    /** Peers banned right now. Linear in the peers remembered; meant for metrics scrapes. */
+    public synchronized int bannedCount() {
+        long now = clockNanos.getAsLong();
+        int n = 0;
+        for (State st : peers.values()) {
+            if (st.bannedUntilNanos() - now > 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Records a success: the peer's failure count and ban are cleared. */
+
     public synchronized void success(String peer) {
         peers.remove(peer);
     }

@@ -12,6 +12,8 @@ import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Synapse;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
+import io.bittensor.telemetry.CallEvent;
+import io.bittensor.telemetry.CallListener;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
@@ -73,10 +75,12 @@ public final class Dendrite implements AutoCloseable {
     private final Backoff backoff;
     private final NettyTransport transport;
     private final ChannelPool channels;
+    private final CallListener listener;
     private volatile boolean closed;
 
     private Dendrite(Builder b) {
         this.settings = b.settings();
+        this.listener = b.listener;
         this.keypair = b.keypair != null ? b.keypair : Keypair.generate();
         this.codec = new TensorCodec(settings.tensorLimits());
         this.clockMicros = b.clockMicros;
@@ -172,6 +176,30 @@ public final class Dendrite implements AutoCloseable {
      */
     CompletableFuture<Reply> call(boolean forward, Synapse synapse, List<Tensor> tensors,
                                   long[] expected, DataType dtype) {
+        if (listener == CallListener.NONE) {
+            return send(forward, synapse, tensors, expected, dtype, null);
+        }
+        long[] bytes = new long[2]; // out, in: written before the future completes
+        return send(forward, synapse, tensors, expected, dtype, bytes).whenComplete((reply, t) -> {
+            if (reply != null) {
+                report(forward, synapse, reply.result(), bytes);
+            }
+        });
+    }
+
+    private void report(boolean forward, Synapse synapse, PeerResult r, long[] bytes) {
+        try {
+            listener.onCall(new CallEvent(CallEvent.Side.MADE,
+                    forward ? CallEvent.Method.FORWARD : CallEvent.Method.BACKWARD,
+                    synapse.getNeuronKey(), r.code(), r.latency().toNanos(), bytes[1], bytes[0]));
+        } catch (RuntimeException e) {
+            LOG.debug("call listener failed: {}", e.toString());
+        }
+    }
+
+    /** {@link #call}; {@code bytes}, if given, receives the request's and the reply's sizes. */
+    private CompletableFuture<Reply> send(boolean forward, Synapse synapse, List<Tensor> tensors,
+                                          long[] expected, DataType dtype, long[] bytes) {
         String key = synapse.getSynapseKey();
         Duration banned = backoff.remaining(key);
         if (!banned.isZero()) {
@@ -195,6 +223,9 @@ public final class Dendrite implements AutoCloseable {
                 ? RequestSigner.sign(request.build(), keypair, nextNounce())
                 : request.build();
         CompletableFuture<Reply> result = new CompletableFuture<>();
+        if (bytes != null) {
+            bytes[0] = message.getSerializedSize();
+        }
         long start = System.nanoTime();
         StreamObserver<TensorMessage> observer = new StreamObserver<>() {
             private TensorMessage reply;
@@ -202,6 +233,9 @@ public final class Dendrite implements AutoCloseable {
             @Override
             public void onNext(TensorMessage value) {
                 reply = value;
+                if (bytes != null) {
+                    bytes[1] = value.getSerializedSize();
+                }
             }
 
             @Override
@@ -339,6 +373,11 @@ public final class Dendrite implements AutoCloseable {
     }
 
     /** How long {@code synapseKey} stays banned from now; zero if it is not. */
+    /** Peers (synapse keys) banned right now. */
+    public int bannedPeers() {
+        return backoff.bannedCount();
+    }
+
     public Duration bannedFor(String synapseKey) {
         return backoff.remaining(synapseKey);
     }
@@ -384,6 +423,7 @@ public final class Dendrite implements AutoCloseable {
         private Keypair keypair;
         private LongSupplier clockMicros = NonceWindow.systemClockMicros();
         private LongSupplier clockNanos = System::nanoTime;
+        private CallListener listener = CallListener.NONE;
 
         private Builder() {
         }
@@ -468,6 +508,12 @@ public final class Dendrite implements AutoCloseable {
         DendriteSettings settings() {
             return new DendriteSettings(timeout, remoteIp, signRequests, maxChannels, banInitial,
                     banMax, maxRemembered, maxInboundMessageBytes, ioThreads, tensorLimits);
+        }
+
+        /** Hears every Forward and Backward's outcome (io.bittensor.telemetry); default none. */
+        public Builder listener(CallListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
         }
 
         public Dendrite build() {

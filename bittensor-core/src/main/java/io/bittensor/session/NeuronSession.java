@@ -14,6 +14,7 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Synapse;
+import io.bittensor.telemetry.CallListener;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -76,11 +77,12 @@ public final class NeuronSession implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("metagraph settings: " + e.getMessage(), e);
         }
-        Axon.Builder ab = Axon.builder().port(config.axonPort()).keypair(keypair);
+        Axon.Builder ab = Axon.builder().port(config.axonPort()).keypair(keypair).listener(b.listener);
         if (b.bindHost != null) {
             ab.bindAddress(b.bindHost);
         }
-        Dendrite.Builder db = Dendrite.builder().keypair(keypair).remoteIp(config.remoteIp());
+        Dendrite.Builder db = Dendrite.builder().keypair(keypair).remoteIp(config.remoteIp())
+                .listener(b.listener);
         // Built in this order and closed in reverse if a later one fails, so a bad setting leaves
         // nothing behind.
         this.metagraph = new Metagraph(mc, keypair);
@@ -312,6 +314,7 @@ public final class NeuronSession implements AutoCloseable {
         private UnaryOperator<MetagraphConfig.Builder> metagraph = UnaryOperator.identity();
         private UnaryOperator<Axon.Builder> axon = UnaryOperator.identity();
         private UnaryOperator<Dendrite.Builder> dendrite = UnaryOperator.identity();
+        private CallListener listener = CallListener.NONE;
 
         private Builder(NeuronConfig config) {
             this.config = Objects.requireNonNull(config, "config");
@@ -338,6 +341,12 @@ public final class NeuronSession implements AutoCloseable {
         /** Adjusts the metagraph settings after the config's (port, size, bootstrap, remote_ip) are set. */
         public Builder metagraph(UnaryOperator<MetagraphConfig.Builder> tune) {
             this.metagraph = Objects.requireNonNull(tune);
+            return this;
+        }
+
+        /** Hears every call the Axon serves and the Dendrite makes (e.g. bittensor-metrics); default none. */
+        public Builder callListener(CallListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
             return this;
         }
 

@@ -90,6 +90,10 @@ public final class NeuronOptions {
             description = "Optimizer learning rate. Default: the neuron's own")
     Double learningRate;
 
+    @Option(names = "--metrics_port", paramLabel = "PORT", converter = PortConverter.class,
+            description = "Serve Prometheus metrics at http://<host>:PORT/metrics; 0 = any free port. Default: off")
+    Integer metricsPort;
+
     /**
      * The config from the flags given, defaults for the rest.
      *
@@ -113,7 +117,8 @@ public final class NeuronOptions {
         if (bootstrap != null) {
             b.bootstrap(bootstrap);
         }
-        b.neuronKey(neuronKey).remoteIp(remoteIp).modelPath(modelPath).learningRate(learningRate);
+        b.neuronKey(neuronKey).remoteIp(remoteIp).modelPath(modelPath).learningRate(learningRate)
+                .metricsPort(metricsPort);
         if (logdir != null) {
             b.logdir(logdir);
         }

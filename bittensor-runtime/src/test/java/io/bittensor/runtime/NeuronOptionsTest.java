@@ -54,6 +54,8 @@ class NeuronOptionsTest {
         "--axon_port      | -1",
         "--axon_port      | http",
         "--metagraph_port | 65536",
+        "--metrics_port   | 65536",
+        "--metrics_port   | off",
         "--metagraph_size | 0",
         "--metagraph_size | many",
         "--epochs         | 0",
@@ -121,6 +123,7 @@ class NeuronOptionsTest {
         assertEquals(Path.of("data/").resolve("neuron.key"), c.neuronKeyFile());
         assertTrue(c.learningRate().isEmpty());
         assertTrue(c.modelPath().isEmpty());
+        assertTrue(c.metricsPort().isEmpty(), "no metrics endpoint unless asked");
         assertNotNull(c.remoteIp());
     }
 
@@ -132,7 +135,7 @@ class NeuronOptionsTest {
                 "--metagraph_size", "5", "--bootstrap", "10.0.0.2:8092,[::1]:9001", "--neuron_key", key.toString(),
                 "--remote_ip", "192.168.1.7", "--model_path", dir.resolve("m.ckpt").toString(),
                 "--logdir", dir.resolve("logs").toString(), "--datapath", dir.toString(), "--epochs", "3",
-                "--batch_size", "32", "--learning_rate", "0.01");
+                "--batch_size", "32", "--learning_rate", "0.01", "--metrics_port", "9100");
         assertEquals(0, r.exitCode(), r.err());
         NeuronConfig c = r.config();
         assertEquals("ws://chain:9944", c.chainEndpoint());
@@ -148,6 +151,7 @@ class NeuronOptionsTest {
         assertEquals(3, c.epochs());
         assertEquals(32, c.batchSize());
         assertEquals(0.01, c.learningRate().orElseThrow());
+        assertEquals(9100, c.metricsPort().orElseThrow());
     }
 
     private static void assertOneLineNaming(String err, String flag) {

@@ -2,8 +2,10 @@ package io.bittensor.examples.mnist;
 
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
+import io.bittensor.metrics.NeuronMetrics;
 import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.session.NeuronSession;
+import io.bittensor.telemetry.CallListener;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -63,8 +65,15 @@ public final class MnistNeuronMain implements Callable<Integer> {
         MnistDataset data = run.limit(MnistData.load(config.datapath()));
         MnistNeuronTrainer.Settings settings = new MnistNeuronTrainer.Settings(s, run.logInterval, topK, 500);
         CountDownLatch done = new CountDownLatch(1);
-        try (NeuronSession session = NeuronSession.builder(config).build();
+        boolean metered = config.metricsPort().isPresent();
+        try (NeuronMetrics metrics = NeuronMetrics.builder().build();
+                NeuronSession session = NeuronSession.builder(config)
+                        .callListener(metered ? metrics : CallListener.NONE).build();
                 MnistNeuronTrainer mnist = new MnistNeuronTrainer(session, data, settings)) {
+            if (metered) {
+                mnist.setPhaseListener((phase, loss, accuracy) -> metrics.training(phase.name().toLowerCase(java.util.Locale.ROOT), loss, accuracy));
+                mnist.setListener((epoch, step, result, answered, stats) -> metrics.steps(1));
+            }
             Thread hook = new Thread(() -> {
                 LOG.info("stopping (signal): finishing the current step");
                 mnist.stop();
@@ -78,6 +87,10 @@ public final class MnistNeuronMain implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             try {
                 session.start();
+                if (metered) {
+                    metrics.watch(session).serve(config.metricsPort().getAsInt());
+                    LOG.info("metrics: http://{}:{}/metrics", config.remoteIp(), metrics.port());
+                }
                 LOG.info("to join this neuron: --bootstrap {}", session.metagraphAddress());
                 mnist.run();
             } finally {

@@ -69,6 +69,7 @@ public final class MnistNeuronTrainer implements AutoCloseable {
     private final SplittableRandom rng;
     private final MnistNeuron served;
     private StepListener listener;
+    private PhaseListener phaseListener;
     private int nextEpoch = 1;
     private double bestLoss = Double.POSITIVE_INFINITY;
     private volatile boolean stopRequested;
@@ -109,6 +110,15 @@ public final class MnistNeuronTrainer implements AutoCloseable {
 
     public void setListener(StepListener listener) {
         this.listener = listener;
+    }
+
+    /** Hears each row written to the metrics log: the train phase's running figures, each test. */
+    public interface PhaseListener {
+        void onPhase(MetricsLog.Phase phase, double loss, double accuracy);
+    }
+
+    public void setPhaseListener(PhaseListener listener) {
+        this.phaseListener = listener;
     }
 
     /** The synapse key this neuron is served under. */
@@ -272,6 +282,9 @@ public final class MnistNeuronTrainer implements AutoCloseable {
 
     private void append(MetricsLog.Phase phase, int epoch, long step, double loss, double accuracy, SessionStats s,
             double rate) {
+        if (phaseListener != null) {
+            phaseListener.onPhase(phase, loss, accuracy);
+        }
         try {
             metrics.append(phase, epoch, step, loss, accuracy, s.peersKnown(), rate, s.requestsServed());
         } catch (IOException e) {

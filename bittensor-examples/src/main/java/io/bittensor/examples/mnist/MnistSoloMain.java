@@ -2,6 +2,7 @@ package io.bittensor.examples.mnist;
 
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
+import io.bittensor.metrics.NeuronMetrics;
 import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.training.EpochProgress;
 import io.bittensor.training.MetricsLog;
@@ -58,7 +59,12 @@ public final class MnistSoloMain implements Callable<Integer> {
                 s, config.epochs(), steps, config.batchSize(), rate, NativeBackend.describe());
 
         try (MnistModel model = new MnistModel(MnistModel.Options.defaults(s, rate, config.epochs() * steps));
-                MetricsLog metrics = MetricsLog.open(config.logdir())) {
+                MetricsLog metrics = MetricsLog.open(config.logdir());
+                NeuronMetrics gauges = NeuronMetrics.builder().build()) {
+            if (config.metricsPort().isPresent()) { // training series only: no network alone
+                gauges.serve(config.metricsPort().getAsInt());
+                LOG.info("metrics: http://{}:{}/metrics", config.remoteIp(), gauges.port());
+            }
             MnistCheckpoint resumed = MnistCheckpoint.resume(model, modelPath);
             int firstEpoch = resumed.nextEpoch();
             double best = resumed.bestLoss();
@@ -72,12 +78,13 @@ public final class MnistSoloMain implements Callable<Integer> {
                             running[0] = Double.isNaN(running[0]) ? res.loss() : 0.98 * running[0] + 0.02 * res.loss();
                             running[1] = Double.isNaN(running[1]) ? res.accuracy() : 0.98 * running[1] + 0.02 * res.accuracy();
                             progress.update(step + 1, running[0], running[1]);
+                            gauges.steps(1);
                             if ((step + 1) % run.logInterval == 0 || step + 1 == total) {
-                                appendQuietly(metrics, MetricsLog.Phase.TRAIN, e, model.iteration(), running[0], running[1]);
+                                appendQuietly(metrics, gauges, MetricsLog.Phase.TRAIN, e, model.iteration(), running[0], running[1]);
                             }
                         }, System::nanoTime);
                 MnistTraining.TestResult t = MnistTraining.evaluate(model, data.test(), 500, System::nanoTime);
-                appendQuietly(metrics, MetricsLog.Phase.TEST, epoch, model.iteration(), t.loss(), t.accuracy());
+                appendQuietly(metrics, gauges, MetricsLog.Phase.TEST, epoch, model.iteration(), t.loss(), t.accuracy());
                 metrics.plot();
                 LOG.info(String.format(Locale.ROOT, "epoch %d: test loss %.4f, accuracy %.2f %% (%d/%d); %.1f s, %.1f steps/s",
                         epoch, t.loss(), 100 * t.accuracy(), t.correct(), t.count(), r.seconds(), r.stepsPerSecond()));
@@ -93,8 +100,9 @@ public final class MnistSoloMain implements Callable<Integer> {
     }
 
     /** Metrics are a by-product: failing to write them must not stop training. */
-    private static void appendQuietly(MetricsLog metrics, MetricsLog.Phase phase, int epoch, long step, double loss,
-            double accuracy) {
+    private static void appendQuietly(MetricsLog metrics, NeuronMetrics gauges, MetricsLog.Phase phase, int epoch,
+            long step, double loss, double accuracy) {
+        gauges.training(phase.name().toLowerCase(Locale.ROOT), loss, accuracy);
         try {
             metrics.append(phase, epoch, step, loss, accuracy, 0, Double.NaN, 0);
         } catch (IOException ex) {
