@@ -6,7 +6,9 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.telemetry.CallListener;
 import io.bittensor.tensor.TensorLimits;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.transport.MalformedRequestGuard;
 import io.bittensor.transport.NettyTransport;
+import io.bittensor.transport.PeerErrorLog;
 import io.bittensor.transport.TensorMessageMarshaller;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -56,6 +58,7 @@ public final class Axon implements AutoCloseable {
     private final Keypair keypair;
     private final Map<String, Neuron> neurons;
     private final AxonService service;
+    private final PeerErrorLog peerErrors = new PeerErrorLog(LoggerFactory.getLogger("io.bittensor.axon.PeerErrors"));
     private final ThreadPoolExecutor workers;
     /** Decoded request inputs, reused warm (a fresh native array costs more than the copy). */
     private final ArrayPool inputs = new ArrayPool(INPUT_POOL_BYTES);
@@ -82,7 +85,8 @@ public final class Axon implements AutoCloseable {
                     return t;
                 });
         NonceWindow nonces = new NonceWindow(settings.nonceWindow(), b.clockMicros, settings.nonceMemory());
-        this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers, inputs);
+        this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers, inputs,
+                peerErrors);
         this.boss = new NettyTransport(1, "axon-" + id + "-accept");
         this.io = new NettyTransport(settings.ioThreads(), "axon-" + id + "-io");
         InetSocketAddress address = settings.bindAddress() == null
@@ -94,10 +98,11 @@ public final class Axon implements AutoCloseable {
                 .channelType(NettyTransport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(settings.maxInboundMessageBytes())
-                .addService(b.listener == CallListener.NONE
+                // Requests whose bytes are not a TensorMessage: INVALID_ARGUMENT, not UNKNOWN.
+                .addService(MalformedRequestGuard.guard(b.listener == CallListener.NONE
                         ? TensorMessageMarshaller.apply(service.bindService())
                         : ServerInterceptors.intercept(TensorMessageMarshaller.apply(service.bindService()),
-                                new CallObserver(b.listener)))
+                                new CallObserver(b.listener)), peerErrors))
                 .addService(health.getHealthService())
                 .build();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -163,6 +168,11 @@ public final class Axon implements AutoCloseable {
 
     public AxonStats stats() {
         return service.stats();
+    }
+
+    /** Requests refused because of the caller's input, by kind (malformed bytes, each refusal code). */
+    public Map<String, Long> peerErrors() {
+        return peerErrors.counts();
     }
 
     /**

@@ -14,6 +14,7 @@ import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
+import io.bittensor.transport.PeerErrorLog;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Arrays;
@@ -40,6 +41,11 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
 
     private enum Kind { FORWARD, BACKWARD }
 
+    /** Longest synapse_key, neuron_key or version taken (a key is 66 characters). */
+    static final int MAX_HEADER_CHARS = 256;
+    /** An Ed25519 signature is 64 bytes. */
+    static final int MAX_SIGNATURE_BYTES = 64;
+
     private final AxonSettings settings;
     private final String neuronKey;
     private final Map<String, Neuron> neurons;
@@ -51,9 +57,11 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     private final LongAdder[] answered = new LongAdder[ReturnCode.values().length];
     private static final long MODEL_ERROR_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
     private final Map<String, Long> lastModelErrorLog = new ConcurrentHashMap<>();
+    private final PeerErrorLog peerErrors;
 
     AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
-                NonceWindow nonces, ExecutorService workers, ArrayPool inputs) {
+                NonceWindow nonces, ExecutorService workers, ArrayPool inputs, PeerErrorLog peerErrors) {
+        this.peerErrors = peerErrors;
         this.settings = settings;
         this.neuronKey = neuronKey;
         this.neurons = neurons instanceof ConcurrentHashMap ? neurons : new ConcurrentHashMap<>(neurons);
@@ -83,9 +91,10 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         // With a handler set, replying to a cancelled call is a no-op instead of an exception.
         call.setOnCancelHandler(() -> cancelled.set(true));
         try {
+            checkHeader(request);
             authenticate(request);
         } catch (Refusal r) {
-            LOG.debug("{} for synapse {} refused: {}", kind, request.getSynapseKey(), r.getMessage());
+            refused(kind, request, r);
             reply(call, header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage()));
             return;
         }
@@ -108,6 +117,27 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             admission.release();
             reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
                     .setReturnMessage("shutting down"));
+        }
+    }
+
+    /** Counted under "Forward BAD_SHAPE" etc.; one summary line per kind per minute. */
+    private void refused(Kind kind, TensorMessage request, Refusal r) {
+        String k = (kind == Kind.FORWARD ? "Forward " : "Backward ") + r.code();
+        peerErrors.record(k, "synapse " + request.getSynapseKey() + ": " + r.getMessage());
+    }
+
+    /**
+     * Header strings we echo or look up must be short: a 10 MiB synapse_key would otherwise be
+     * copied into the reply. Over the limit, the reply echoes nothing.
+     */
+    private static void checkHeader(TensorMessage request) {
+        String over = request.getSynapseKey().length() > MAX_HEADER_CHARS ? "synapse_key"
+                : request.getNeuronKey().length() > MAX_HEADER_CHARS ? "neuron_key"
+                : request.getVersion().length() > MAX_HEADER_CHARS ? "version"
+                : request.getSignature().size() > MAX_SIGNATURE_BYTES ? "signature" : null;
+        if (over != null) {
+            throw new Refusal(ReturnCode.BAD_REQUEST, over + " over its limit ("
+                    + (over.equals("signature") ? MAX_SIGNATURE_BYTES + " bytes)" : MAX_HEADER_CHARS + " characters)"));
         }
     }
 
@@ -139,7 +169,7 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             Tensor result = kind == Kind.FORWARD ? forward(neuron, request) : backward(neuron, request);
             return header(request).addTensors(result).setReturnCode(ReturnCode.OK);
         } catch (Refusal r) {
-            LOG.debug("{} for synapse {} refused: {}", kind, request.getSynapseKey(), r.getMessage());
+            refused(kind, request, r);
             return header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage());
         } catch (RuntimeException | Error e) {
             // Errors too (an OOM in the model, a native failure): the server must keep serving.
@@ -285,8 +315,10 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     }
 
     private TensorMessage.Builder header(TensorMessage request) {
-        return TensorMessage.newBuilder().setVersion(TensorCodec.WIRE_VERSION)
-                .setNeuronKey(neuronKey).setSynapseKey(request.getSynapseKey());
+        TensorMessage.Builder b = TensorMessage.newBuilder().setVersion(TensorCodec.WIRE_VERSION)
+                .setNeuronKey(neuronKey);
+        String key = request.getSynapseKey();
+        return key.length() <= MAX_HEADER_CHARS ? b.setSynapseKey(key) : b;
     }
 
     private void reply(ServerCallStreamObserver<TensorMessage> call, TensorMessage.Builder reply) {

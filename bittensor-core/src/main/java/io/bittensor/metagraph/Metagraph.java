@@ -13,7 +13,9 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.bittensor.transport.MalformedRequestGuard;
 import io.bittensor.transport.NettyTransport;
+import io.bittensor.transport.PeerErrorLog;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -73,6 +75,9 @@ import org.slf4j.LoggerFactory;
 public final class Metagraph implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Metagraph.class);
+    /** Peers' bad gossip: counted, one line per kind per minute, never a trace. */
+    private final PeerErrorLog peerErrors =
+            new PeerErrorLog(LoggerFactory.getLogger("io.bittensor.metagraph.PeerErrors"));
     private static final int MAX_SIG = SynapseRecord.SIG_BYTES;
     private static final int POW_BYTES = 32;
 
@@ -165,7 +170,10 @@ public final class Metagraph implements AutoCloseable {
                     .maxInboundMessageSize(config.maxMessageBytes())
                     // One gossip call at a time is all an honest peer needs per connection.
                     .maxConcurrentCallsPerConnection(4)
-                    .addService(ServerInterceptors.intercept(new GossipService(), new CallerAddress()))
+                    // Bytes that are not a GossipBatch: INVALID_ARGUMENT, not UNKNOWN.
+                    .addService(MalformedRequestGuard.guard(
+                            ServerInterceptors.intercept(new GossipService(), new CallerAddress()),
+                            peerErrors))
                     .build()
                     .start();
         } catch (IOException e) {
@@ -461,6 +469,11 @@ public final class Metagraph implements AutoCloseable {
         return counters.get(reason.ordinal());
     }
 
+    /** Gossip refused because of the sender's input, by kind (malformed bytes, over limits). */
+    public Map<String, Long> peerErrors() {
+        return peerErrors.counts();
+    }
+
     /** Every counter. */
     public Map<DropReason, Long> drops() {
         Map<DropReason, Long> m = new EnumMap<>(DropReason.class);
@@ -519,7 +532,7 @@ public final class Metagraph implements AutoCloseable {
         String over = overLimits(reply);
         if (over != null) {
             count(DropReason.MESSAGE_OVER_LIMITS);
-            LOG.info("refused gossip reply from {}: {}", peer, over);
+            peerErrors.record("gossip reply over limits", peer + ": " + over);
             peers.failed(peer, now);
             return new RoundResult.Exchange(peer, RoundResult.Outcome.REFUSED, 0, 0);
         }
@@ -822,7 +835,7 @@ public final class Metagraph implements AutoCloseable {
             String over = overLimits(request);
             if (over != null) {
                 count(DropReason.MESSAGE_OVER_LIMITS);
-                LOG.info("refused gossip request: {}", over);
+                peerErrors.record("gossip request over limits", over);
                 responses.onError(Status.INVALID_ARGUMENT
                         .withDescription("gossip refused: " + over).asRuntimeException());
                 return;
