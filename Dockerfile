@@ -28,6 +28,9 @@ WORKDIR /bittensor
 COPY --from=build /src/bittensor-examples/target/bittensor-examples.jar bittensor-examples/target/
 COPY --from=build /src/bittensor-examples/target/lib bittensor-examples/target/lib
 COPY start_bittensor.sh ./
+# start_bittensor.sh sets the memory budget (heap 512 MiB, ND4J native 512 MiB, process 1.5 GiB,
+# docs/reliability.md); JAVA_OPTS overrides it (docker run -e JAVA_OPTS=...). Give the container
+# at least that: docker run --memory=2g.
 # MNIST, the neuron key and checkpoints live in data/; metrics and plots in logs/.
 VOLUME ["/bittensor/data", "/bittensor/logs"]
 EXPOSE 8091 8092

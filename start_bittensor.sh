@@ -28,7 +28,8 @@ Options (the original's; values 'none' mean "not given"):
      --dry-run         Print the java command instead of running it
 Anything after -- goes to the neuron as is (e.g. -- --epochs 1 --datapath data/n2).
 Unset flags take the neuron's defaults (axon 8091, metagraph 8092, data/, logs/).
-JAVA_OPTS is passed to the JVM.
+JAVA_OPTS is passed to the JVM after the memory budget (-Xmx512m, ND4J native 512m,
+process 1536m; docs/reliability.md), so it can override it.
 HELP
 }
 
@@ -83,8 +84,11 @@ case "$neuron" in
   *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist)" >&2; exit 2 ;;
 esac
 
+# The memory budget (docs/reliability.md): heap, ND4J's off-heap arrays, and the resident size past
+# which native allocations are refused. JAVA_OPTS comes after it, so it can override any of them.
+budget=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1536m)
 # shellcheck disable=SC2206 # JAVA_OPTS is a list of JVM options, split on spaces on purpose
-cmd=(java ${JAVA_OPTS:-} -cp "$JAR" "$main" ${flags[@]+"${flags[@]}"})
+cmd=(java "${budget[@]}" ${JAVA_OPTS:-} -cp "$JAR" "$main" ${flags[@]+"${flags[@]}"})
 
 if [[ "$dry_run" == true ]]; then
   printf '%q ' "${cmd[@]}"

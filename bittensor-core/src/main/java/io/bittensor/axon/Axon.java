@@ -6,6 +6,7 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.telemetry.CallListener;
 import io.bittensor.tensor.TensorLimits;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.transport.GrpcTransportLog;
 import io.bittensor.transport.MalformedRequestGuard;
 import io.bittensor.transport.NettyTransport;
 import io.bittensor.transport.PeerErrorLog;
@@ -85,6 +86,7 @@ public final class Axon implements AutoCloseable {
                     return t;
                 });
         NonceWindow nonces = new NonceWindow(settings.nonceWindow(), b.clockMicros, settings.nonceMemory());
+        GrpcTransportLog.install(); // oversized requests: counted, not a trace each
         this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers, inputs,
                 peerErrors);
         this.boss = new NettyTransport(1, "axon-" + id + "-accept");

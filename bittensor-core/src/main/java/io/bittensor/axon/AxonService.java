@@ -193,8 +193,8 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     }
 
     private Tensor forward(Neuron neuron, TensorMessage request) {
-        if (request.getTensorsCount() < 1) {
-            throw new Refusal(ReturnCode.BAD_SHAPE, "Forward needs one tensor, got none");
+        if (request.getTensorsCount() != 1) {
+            throw new Refusal(ReturnCode.BAD_SHAPE, "Forward takes one tensor, got " + request.getTensorsCount());
         }
         Tensor in = request.getTensors(0);
         Modality modality = checkInput(in);
@@ -210,9 +210,9 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     }
 
     private Tensor backward(Neuron neuron, TensorMessage request) {
-        if (request.getTensorsCount() < 2) {
+        if (request.getTensorsCount() != 2) {
             throw new Refusal(ReturnCode.BAD_SHAPE,
-                    "Backward needs [inputs, grads], got " + request.getTensorsCount() + " tensor(s)");
+                    "Backward takes [inputs, grads], got " + request.getTensorsCount() + " tensor(s)");
         }
         Tensor in = request.getTensors(0);
         Tensor grad = request.getTensors(1);

@@ -13,6 +13,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.bittensor.transport.GrpcTransportLog;
 import io.bittensor.transport.MalformedRequestGuard;
 import io.bittensor.transport.NettyTransport;
 import io.bittensor.transport.PeerErrorLog;
@@ -158,6 +159,7 @@ public final class Metagraph implements AutoCloseable {
         absorbExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(config.absorbQueue()), daemonThreads("metagraph-absorb"),
                 (task, pool) -> count(DropReason.ABSORB_BUSY));
+        GrpcTransportLog.install(); // oversized requests: counted, not a trace each
         boss = new NettyTransport(1, "metagraph-accept");
         io = new NettyTransport(1, "metagraph-io");
         try {

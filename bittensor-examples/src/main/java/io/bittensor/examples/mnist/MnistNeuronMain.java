@@ -1,5 +1,6 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.metrics.NeuronMetrics;
@@ -45,6 +46,7 @@ public final class MnistNeuronMain implements Callable<Integer> {
     int topK;
 
     public static void main(String[] args) {
+        MemoryBudget.applyDefaults(); // before anything loads ND4J
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
         System.exit(commandLine().execute(args));
@@ -57,6 +59,7 @@ public final class MnistNeuronMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        MemoryBudget.current().log();
         if (topK < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--topk must be at least 1, got " + topK);
         }

@@ -1,5 +1,6 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.metrics.NeuronMetrics;
@@ -37,6 +38,7 @@ public final class MnistSoloMain implements Callable<Integer> {
     MnistRunOptions run;
 
     public static void main(String[] args) {
+        MemoryBudget.applyDefaults(); // before anything loads ND4J
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
         System.exit(commandLine().execute(args));
@@ -49,6 +51,7 @@ public final class MnistSoloMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        MemoryBudget.current().log();
         NeuronConfig config = neuron.toConfig();
         long s = run.seedOrRandom();
         MnistDataset data = run.limit(MnistData.load(config.datapath()));
