@@ -17,7 +17,7 @@
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "$0")/.."
 
-JAR=bittensor-examples/target/bittensor-examples.jar
+JAR=${JAR:-bittensor-examples/target/bittensor-examples.jar}
 WORK=${WORK:-/tmp/bt-faults}
 N=5
 NET=10.77.0
@@ -58,7 +58,8 @@ cleanup() {
   done
   wait 2>/dev/null
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # exit runs the EXIT trap; without this the script would carry on
 cleanup # leftovers of an earlier run that was killed hard
 
 rm -rf "$WORK" && mkdir -p "$WORK"
