@@ -2,7 +2,7 @@
 # Fault scenarios on a real network (docs/reliability.md): five MNIST neurons, each in its own
 # Linux network namespace with its own address (bt-n1..bt-n5, 10.77.0.1-5, veth pairs on a bridge
 # in namespace bt-hub), trained while the network misbehaves:
-#   loss       5 % packet loss on every link (nftables 'numgen random'), latency if sch_netem exists
+#   loss       5 % packet loss into every node (nftables 'numgen random'), latency if sch_netem exists
 #   partition  the network cut into {1,2} | {3,4,5} for longer than the expiry horizon, then healed
 #   blackhole  one neuron frozen (SIGSTOP): its sockets still accept connections, nothing answers
 #   kill       kill -9 of neurons 4 and 5 mid-training, then node 4 restarted on the same files
@@ -111,9 +111,10 @@ sleep "$SETTLE"
 if want loss; then
   phase loss
   for i in $(seq 1 $N); do
+    # On input: a drop on output would be reported to the sender (EPERM), not lost silently.
     ip netns exec "bt-n$i" nft add table inet bt
-    ip netns exec "bt-n$i" nft add chain inet bt out '{ type filter hook output priority 0; }'
-    ip netns exec "bt-n$i" nft add rule inet bt out oifname eth0 numgen random mod 100 lt 5 drop
+    ip netns exec "bt-n$i" nft add chain inet bt in '{ type filter hook input priority 0; }'
+    ip netns exec "bt-n$i" nft add rule inet bt in iifname eth0 numgen random mod 100 lt 5 drop
   done
   if ip netns exec bt-n1 tc qdisc add dev eth0 root netem delay 100ms 2>/dev/null; then
     for i in $(seq 2 $N); do ip netns exec "bt-n$i" tc qdisc add dev eth0 root netem delay 100ms; done
@@ -132,13 +133,12 @@ fi
 
 if want partition; then
   phase cut
-  # Silent drops both ways, as a real cut: nothing is refused, packets just vanish.
+  # Silent drops both ways, as a real cut: each side drops what arrives from the other half
+  # (on input, so no sender is told; packets just vanish).
   for i in $(seq 1 $N); do
     if [[ $i -le 2 ]]; then other="{ $NET.3, $NET.4, $NET.5 }"; else other="{ $NET.1, $NET.2 }"; fi
     ip netns exec "bt-n$i" nft add table inet btcut
-    ip netns exec "bt-n$i" nft add chain inet btcut out '{ type filter hook output priority 0; }'
     ip netns exec "bt-n$i" nft add chain inet btcut in '{ type filter hook input priority 0; }'
-    ip netns exec "bt-n$i" nft add rule inet btcut out ip daddr "$other" drop
     ip netns exec "bt-n$i" nft add rule inet btcut in ip saddr "$other" drop
   done
   sleep "$CUT_SECS"
