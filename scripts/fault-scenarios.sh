@@ -64,6 +64,7 @@ cleanup # leftovers of an earlier run that was killed hard
 
 rm -rf "$WORK" && mkdir -p "$WORK"
 now_ms() { date +%s%3N; }
+pause() { sleep "$1" & wait $!; } # a signal interrupts it (a foreground sleep would delay the trap)
 phase() { echo "$1 $(now_ms)" >> "$WORK/phases.log"; echo "[$(date -u +%H:%M:%S)] $1"; }
 
 # ---- the network: one bridge in bt-hub, a veth to each node ---------------------------------
@@ -106,7 +107,7 @@ ip netns exec bt-hub java -Xmx128m -cp "$JAR" io.bittensor.examples.bench.Metagr
 PROBE=$!
 
 phase settle
-sleep "$SETTLE"
+pause "$SETTLE"
 
 if want loss; then
   phase loss
@@ -123,7 +124,7 @@ if want loss; then
     echo "  no sch_netem in this kernel: 5 % loss only, no added latency"
     echo "latency unavailable" >> "$WORK/phases.log"
   fi
-  sleep "$LOSS_SECS"
+  pause "$LOSS_SECS"
   for i in $(seq 1 $N); do
     ip netns exec "bt-n$i" nft delete table inet bt
     ip netns exec "bt-n$i" tc qdisc del dev eth0 root 2>/dev/null || true
@@ -141,20 +142,20 @@ if want partition; then
     ip netns exec "bt-n$i" nft add chain inet btcut in '{ type filter hook input priority 0; }'
     ip netns exec "bt-n$i" nft add rule inet btcut in ip saddr "$other" drop
   done
-  sleep "$CUT_SECS"
+  pause "$CUT_SECS"
   phase heal
   for i in $(seq 1 $N); do ip netns exec "bt-n$i" nft delete table inet btcut; done
-  sleep "$HEAL_SECS"
+  pause "$HEAL_SECS"
   phase heal-end
 fi
 
 if want blackhole; then
   phase blackhole
   kill -STOP "${PID[5]}"
-  sleep "$STOP_SECS"
+  pause "$STOP_SECS"
   kill -CONT "${PID[5]}"
   phase blackhole-end
-  sleep 30
+  pause 30
 fi
 
 if want kill; then
@@ -162,10 +163,10 @@ if want kill; then
   kill -9 "${PID[4]}" "${PID[5]}"
   wait "${PID[4]}" "${PID[5]}" 2>/dev/null || true
   unset 'PID[4]' 'PID[5]'
-  sleep "$DEAD_SECS"
+  pause "$DEAD_SECS"
   phase restart
   start_neuron 4
-  sleep "$RESTART_SECS"
+  pause "$RESTART_SECS"
   phase restart-end
 fi
 
