@@ -2,8 +2,6 @@ package io.bittensor.runtime;
 
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
-import io.bittensor.neuron.Neuron;
-import io.bittensor.proto.Modality;
 import io.bittensor.session.NeuronSession;
 import io.bittensor.session.SessionStats;
 import io.bittensor.training.EpochProgress;
@@ -15,8 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicLong;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,8 +99,6 @@ public final class NeuronTrainer implements AutoCloseable {
     private final NetworkStep network;
     private final SnapshotNeuron served;
     private final String synapseKey;
-    private final AtomicLong servedForward = new AtomicLong();
-    private final AtomicLong servedBackward = new AtomicLong();
 
     private StepListener listener;
     private int nextEpoch;
@@ -163,7 +157,7 @@ public final class NeuronTrainer implements AutoCloseable {
                 this.network = new NetworkStep(session, model.contextDim(), settings.seed(), settings.topK());
                 this.synapseKey = session.keypair().synapseKey(spec.name());
                 this.served = new SnapshotNeuron(model.copy(), GRADIENT_QUEUE);
-                session.serve(synapseKey, new Counting(served));
+                session.serve(synapseKey, served);
                 LOG.info("{} neuron: synapse {}, {} epochs of {} steps (batch {}), learning rate {}, seed {}", spec.name(),
                         synapseKey, config.epochs(), stepsPerEpoch, config.batchSize(), rate, settings.seed());
             }
@@ -301,48 +295,10 @@ public final class NeuronTrainer implements AutoCloseable {
                 seconds, t.seconds(), stats, false);
     }
 
-    /** Counts the calls the Axon hands the served snapshot, for the "network:" log line. */
-    private final class Counting implements Neuron {
-        private final Neuron inner;
-
-        Counting(Neuron inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public INDArray forward(Modality modality, INDArray inputs) {
-            INDArray out = inner.forward(modality, inputs);
-            servedForward.incrementAndGet();
-            return out;
-        }
-
-        @Override
-        public INDArray forwardText(INDArray tokens) {
-            return forward(Modality.TEXT, tokens);
-        }
-
-        @Override
-        public INDArray forwardImage(INDArray images) {
-            return forward(Modality.IMAGE, images);
-        }
-
-        @Override
-        public INDArray forwardTensor(INDArray x) {
-            return forward(Modality.TENSOR, x);
-        }
-
-        @Override
-        public INDArray backward(Modality modality, INDArray inputs, INDArray gradOutputs) {
-            INDArray d = inner.backward(modality, inputs, gradOutputs);
-            servedBackward.incrementAndGet();
-            return d;
-        }
-    }
-
     /** Who we called and how it went, and what we served: the evidence that Forward and Backward flow both ways. */
     private void logNetwork() {
-        StringBuilder sb = new StringBuilder("network: served Forward ").append(servedForward.get())
-                .append(", Backward ").append(servedBackward.get()).append(';');
+        StringBuilder sb = new StringBuilder("network: served Forward ").append(served.forwardCalls())
+                .append(", Backward ").append(served.backwardCalls()).append(';');
         session.remoteCalls().byPeer().forEach((key, c) -> sb.append(' ')
                 .append(key.equals(synapseKey) ? "self" : abbreviate(key))
                 .append(String.format(Locale.ROOT, " Forward %d/%d ok, Backward %d/%d ok;", c.forwardOk(), c.forward(),

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -23,6 +24,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class SnapshotNeuron implements Neuron {
     private final Modality modality;
     private final GradientQueue<Map<String, INDArray>> queue;
+    private final AtomicLong forwardCalls = new AtomicLong();
+    private final AtomicLong backwardCalls = new AtomicLong();
     private volatile NeuronModel served;
 
     /**
@@ -51,7 +54,9 @@ public final class SnapshotNeuron implements Neuron {
         if (m != modality) {
             throw new UnsupportedModalityException(m);
         }
-        return served.forward(wireInputs(inputs));
+        INDArray out = served.forward(wireInputs(inputs));
+        forwardCalls.incrementAndGet();
+        return out;
     }
 
     @Override
@@ -76,6 +81,7 @@ public final class SnapshotNeuron implements Neuron {
         }
         ServedBackward b = served.backward(wireInputs(inputs), gradOutputs);
         queue.offer(b.parameterGrads());
+        backwardCalls.incrementAndGet();
         return b.inputsGrad();
     }
 
@@ -104,6 +110,16 @@ public final class SnapshotNeuron implements Neuron {
         }
         model.applyGradients(sum);
         return queued.size();
+    }
+
+    /** Forward calls answered so far. */
+    public long forwardCalls() {
+        return forwardCalls.get();
+    }
+
+    /** Backward calls answered so far. */
+    public long backwardCalls() {
+        return backwardCalls.get();
     }
 
     /** The queue, for its counters (offered, dropped). */

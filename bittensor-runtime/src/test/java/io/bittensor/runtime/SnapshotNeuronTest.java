@@ -26,6 +26,8 @@ class SnapshotNeuronTest {
         assertArrayEquals(x.shape(), neuron.backward(Modality.TENSOR, x, g).shape());
         neuron.backward(Modality.TENSOR, x, g);
         assertEquals(2, neuron.queue().size());
+        assertEquals(1, neuron.forwardCalls());
+        assertEquals(2, neuron.backwardCalls());
 
         INDArray before = training.parameters().get("c");
         int steps = training.iteration();
