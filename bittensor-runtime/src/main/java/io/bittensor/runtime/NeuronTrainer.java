@@ -123,7 +123,8 @@ public final class NeuronTrainer implements AutoCloseable {
      */
     public static NeuronTrainer networked(NeuronSpec<?> spec, NeuronSession session, Dataset data, Settings settings)
             throws IOException {
-        return new NeuronTrainer(spec, data, session.config(), settings, Objects.requireNonNull(session, "session"));
+        Objects.requireNonNull(session, "session");
+        return new NeuronTrainer(spec, data, session.config(), settings, session);
     }
 
     private NeuronTrainer(NeuronSpec<?> spec, Dataset data, NeuronConfig config, Settings settings,
