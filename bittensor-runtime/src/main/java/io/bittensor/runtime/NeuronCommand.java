@@ -3,10 +3,13 @@ package io.bittensor.runtime;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.metagraph.MetagraphException;
+import io.bittensor.metrics.NeuronMetrics;
 import io.bittensor.session.NeuronSession;
+import io.bittensor.telemetry.CallListener;
 import io.bittensor.training.CheckpointException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -73,11 +76,20 @@ public final class NeuronCommand {
         return cmd;
     }
 
-    /** Trains alone for the configured epochs (resuming from the checkpoint); Ctrl-C stops after the current step. */
+    /**
+     * Trains alone for the configured epochs (resuming from the checkpoint); Ctrl-C stops after the
+     * current step. With {@code --metrics_port}, the training series are served for Prometheus.
+     */
     public static int runAlone(NeuronSpec<?> spec, NeuronConfig config, Dataset data, NeuronTrainer.Settings settings)
             throws IOException {
-        try (NeuronTrainer trainer = NeuronTrainer.solo(spec, data, config, settings)) {
-            return runStoppable(trainer, null);
+        try (NeuronMetrics metrics = NeuronMetrics.builder().build();
+                NeuronTrainer trainer = NeuronTrainer.solo(spec, data, config, settings)) {
+            if (config.metricsPort().isPresent()) { // training series only: no network alone
+                meter(trainer, metrics);
+                metrics.serve(config.metricsPort().getAsInt());
+                LOG.info("metrics: http://{}:{}/metrics", config.remoteIp(), metrics.port());
+            }
+            return runStoppable(trainer, null, null);
         }
     }
 
@@ -87,13 +99,27 @@ public final class NeuronCommand {
      */
     public static int runOnNetwork(NeuronSpec<?> spec, NeuronConfig config, Dataset data,
             NeuronTrainer.Settings settings) throws IOException {
-        try (NeuronSession session = NeuronSession.builder(config).build();
+        boolean metered = config.metricsPort().isPresent();
+        try (NeuronMetrics metrics = NeuronMetrics.builder().build();
+                NeuronSession session = NeuronSession.builder(config)
+                        .callListener(metered ? metrics : CallListener.NONE).build();
                 NeuronTrainer trainer = NeuronTrainer.networked(spec, session, data, settings)) {
-            return runStoppable(trainer, session);
+            if (metered) {
+                meter(trainer, metrics);
+            }
+            return runStoppable(trainer, session, metered ? metrics : null);
         }
     }
 
-    private static int runStoppable(NeuronTrainer trainer, NeuronSession session) throws IOException {
+    /** Training loss, accuracy and steps into the Prometheus series. */
+    private static void meter(NeuronTrainer trainer, NeuronMetrics metrics) {
+        trainer.setPhaseListener((phase, loss, accuracy) -> metrics.training(phase.name().toLowerCase(Locale.ROOT),
+                loss, accuracy));
+        trainer.setListener((epoch, step, result, answered, stats) -> metrics.steps(1));
+    }
+
+    private static int runStoppable(NeuronTrainer trainer, NeuronSession session, NeuronMetrics metrics)
+            throws IOException {
         CountDownLatch done = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("stopping (signal): finishing the current step");
@@ -111,6 +137,10 @@ public final class NeuronCommand {
         try {
             if (session != null) {
                 session.start();
+                if (metrics != null) {
+                    metrics.watch(session).serve(session.config().metricsPort().getAsInt());
+                    LOG.info("metrics: http://{}:{}/metrics", session.config().remoteIp(), metrics.port());
+                }
                 LOG.info("to join this neuron: --bootstrap {}", session.metagraphAddress());
             }
             trainer.run();

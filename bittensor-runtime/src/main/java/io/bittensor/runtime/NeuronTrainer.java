@@ -71,6 +71,12 @@ public final class NeuronTrainer implements AutoCloseable {
         void onStep(int epoch, int step, StepResult result, int answered, SessionStats stats);
     }
 
+    /** Hears each row written to the metrics log: the train phase's running figures, each test. */
+    @FunctionalInterface
+    public interface PhaseListener {
+        void onPhase(MetricsLog.Phase phase, double loss, double accuracy);
+    }
+
     /**
      * One epoch's figures; the test figures are NaN for an epoch that was stopped.
      *
@@ -101,6 +107,7 @@ public final class NeuronTrainer implements AutoCloseable {
     private final String synapseKey;
 
     private StepListener listener;
+    private PhaseListener phaseListener;
     private int nextEpoch;
     private double bestLoss;
     private volatile boolean stopRequested;
@@ -175,6 +182,11 @@ public final class NeuronTrainer implements AutoCloseable {
     /** Called after every step from now on; null for none. */
     public void setListener(StepListener listener) {
         this.listener = listener;
+    }
+
+    /** Called with each metrics row from now on (e.g. Prometheus gauges); null for none. */
+    public void setPhaseListener(PhaseListener listener) {
+        this.phaseListener = listener;
     }
 
     /** The synapse key the model is served under; null alone. */
@@ -315,6 +327,9 @@ public final class NeuronTrainer implements AutoCloseable {
     /** Metrics are a by-product: failing to write them must not stop training. */
     private void append(MetricsLog.Phase phase, int epoch, long step, double loss, double accuracy, SessionStats s,
             double rate) {
+        if (phaseListener != null) {
+            phaseListener.onPhase(phase, loss, accuracy);
+        }
         try {
             metrics.append(phase, epoch, step, loss, accuracy, s == null ? 0 : s.peersKnown(), rate,
                     s == null ? 0 : s.requestsServed());
