@@ -254,7 +254,7 @@ public final class NeuronOptions {
         }
     }
 
-    private static int parseInt(String value, String what) {
+    static int parseInt(String value, String what) {
         try {
             return Integer.parseInt(value.trim());
         } catch (NumberFormatException e) {

@@ -5,15 +5,22 @@ import io.bittensor.examples.mnist.MnistData;
 import io.bittensor.examples.mnist.MnistDataset;
 import io.bittensor.examples.mnist.MnistModel;
 import io.bittensor.examples.mnist.MnistSplit;
-import io.bittensor.examples.mnist.MnistTraining;
+import io.bittensor.config.NeuronConfig;
+import io.bittensor.runtime.Dataset;
+import io.bittensor.runtime.Epochs;
+import io.bittensor.runtime.NeuronSpec;
+import io.bittensor.runtime.NeuronTrainer;
 import io.bittensor.training.CosineDecaySchedule;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
@@ -23,8 +30,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Solo MNIST benchmark: for each seed, a fresh model trains on the 60k training images and is
- * evaluated on the 10k test images after every epoch; prints a table of test accuracy, seconds
+ * Solo MNIST benchmark: for each seed, a fresh model trains on the 60k training images through the
+ * runtime's solo loop ({@link NeuronTrainer}, metrics and checkpoints in a temporary directory) and
+ * is evaluated on the 10k test images after every epoch; prints a table of test accuracy, seconds
  * per epoch and training steps per second. (The original, measured on this kind of machine:
  * 52.5 steps/s, 18.3 s per epoch, 40–97 % test accuracy after one epoch depending on the seed.)
  */
@@ -63,37 +71,36 @@ public final class MnistSoloBench implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         MnistDataset data = MnistData.load(datapath);
         MnistSplit train = trainLimit > 0 ? data.train().head(trainLimit) : data.train();
-        int steps = epochs * MnistTraining.stepsPerEpoch(train.size(), batchSize);
+        int steps = epochs * Epochs.stepsPerEpoch(train.size(), batchSize);
         double loadBefore = load();
-        if (warmup > 0) {
-            try (MnistModel m = new MnistModel(new MnistModel.Options(0, dropout, updater(steps)))) {
-                MnistTraining.trainEpochLocal(m, train.head(Math.min(train.size(), warmup * batchSize)), batchSize,
-                        new SplittableRandom(0), null, System::nanoTime);
-            }
-        }
         List<String> rows = new ArrayList<>();
         List<Double> accuracies = new ArrayList<>();
         List<Double> rates = new ArrayList<>();
-        for (long seed : seeds) {
-            try (MnistModel model = new MnistModel(new MnistModel.Options(seed, dropout, updater(steps)))) {
-                SplittableRandom rng = new SplittableRandom(seed);
-                for (int epoch = 1; epoch <= epochs; epoch++) {
-                    MnistTraining.EpochResult e = MnistTraining.trainEpochLocal(model, train, batchSize, rng, null, System::nanoTime);
-                    MnistTraining.TestResult t = MnistTraining.evaluate(model, data.test(), 1000, System::nanoTime);
+        Path scratch = Files.createTempDirectory("mnist-solo-bench");
+        try {
+            if (warmup > 0) {
+                run(Dataset.of(train.head(Math.min(train.size(), warmup * batchSize)), data.test().head(1000)), 0, 1,
+                        steps, scratch.resolve("warmup"));
+            }
+            for (long seed : seeds) {
+                for (NeuronTrainer.EpochSummary e : run(Dataset.of(train, data.test()), seed, epochs, steps,
+                        scratch.resolve("seed" + seed))) {
                     String row = String.format(Locale.ROOT, "| %4d | %5d | %7.2f %% | %9.4f | %7.2f %% | %7.1f | %7.1f | %7.1f | %4.2f |",
-                            seed, epoch, 100 * t.accuracy(), t.loss(), 100 * e.accuracy(), e.seconds(), e.stepsPerSecond(),
-                            t.nanos() / 1e9, load());
+                            seed, e.epoch(), 100 * e.testAccuracy(), e.testLoss(), 100 * e.trainAccuracy(), e.seconds(),
+                            e.stepsPerSecond(), e.testSeconds(), load());
                     System.err.println(row);
                     rows.add(row);
-                    if (epoch == epochs) {
-                        accuracies.add(t.accuracy());
+                    if (e.epoch() == epochs) {
+                        accuracies.add(e.testAccuracy());
                     }
                     rates.add(e.stepsPerSecond());
                 }
             }
+        } finally {
+            deleteRecursively(scratch);
         }
         System.out.printf(Locale.ROOT, "native build %s, %s, batch %d, dropout %.2f, OMP_NUM_THREADS=%s, %d warm-up steps,"
                         + " %d cores, load average before %.2f%n",
@@ -105,6 +112,26 @@ public final class MnistSoloBench implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "test accuracy after %d epoch(s): min %.2f %%, median %.2f %%; steps/s: min %.1f, median %.1f%n",
                 epochs, 100 * min(accuracies), 100 * median(accuracies), min(rates), median(rates));
         return 0;
+    }
+
+    /** One fresh run of the runtime's solo trainer, its checkpoint and metrics in {@code dir}. */
+    private List<NeuronTrainer.EpochSummary> run(Dataset data, long seed, int runEpochs, int plannedSteps, Path dir)
+            throws IOException {
+        NeuronSpec<MnistModel> spec = new NeuronSpec<>(MnistModel.NAME, learningRate, MnistModel.DEFAULT_MODEL_FILE,
+                (s, rate, planned) -> new MnistModel(new MnistModel.Options(s, dropout, updater(plannedSteps))));
+        NeuronConfig config = NeuronConfig.builder().datapath(dir).logdir(dir).epochs(runEpochs).batchSize(batchSize)
+                .build();
+        try (NeuronTrainer trainer = NeuronTrainer.solo(spec, data, config, new NeuronTrainer.Settings(seed, 50, 1, 1000))) {
+            return trainer.run();
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private IUpdater updater(int steps) {

@@ -1,4 +1,6 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.runtime.Dataset;
+
 /** The MNIST training (60,000) and test (10,000) splits. */
-public record MnistDataset(MnistSplit train, MnistSplit test) {}
+public record MnistDataset(MnistSplit train, MnistSplit test) implements Dataset {}

@@ -1,10 +1,13 @@
 package io.bittensor.examples.mnist;
 
-import io.bittensor.training.CheckpointException;
-import io.bittensor.training.Checkpoints;
+import io.bittensor.proto.Modality;
+import io.bittensor.runtime.Batch;
+import io.bittensor.runtime.Evaluation;
+import io.bittensor.runtime.NeuronModel;
+import io.bittensor.runtime.NeuronSpec;
+import io.bittensor.runtime.ServedBackward;
+import io.bittensor.runtime.StepResult;
 import io.bittensor.training.CosineDecaySchedule;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -56,7 +59,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * serialized on the model). Training steps and {@link #applyGradients} change parameters in place
  * and must not overlap other calls on the same instance.
  */
-public final class MnistModel implements AutoCloseable {
+public final class MnistModel implements NeuronModel {
     public static final int TRANSFORM_DIM = 320;
     public static final int NETWORK_DIM = 512;
     public static final int STUDENT_HIDDEN = 256;
@@ -90,18 +93,10 @@ public final class MnistModel implements AutoCloseable {
 
     /** Identifies this architecture in checkpoints. */
     static final String MODEL_ID = "bittensor-mnist-v1";
-    private static final String OPTIMIZER_PREFIX = "optimizer/";
-
-    /** Result of one training step. {@code networkGrad} is null for a local step. */
-    public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss,
-            int correct, int count, INDArray networkGrad) {
-        public double accuracy() {
-            return count == 0 ? 0 : (double) correct / count;
-        }
-    }
-
-    /** Gradients of {@code sum(gradOutput ⊙ forwardImage(images))}. */
-    public record ImageBackward(INDArray imagesGrad, Map<String, INDArray> parameterGrads) {}
+    /** The neuron's name: its synapse key ends in {@code /mnist}. */
+    public static final String NAME = "mnist";
+    /** Checkpoint file in datapath when --model_path is not given. */
+    public static final String DEFAULT_MODEL_FILE = "mnist-model.ckpt";
 
     private final Options options;
     private final SameDiff sd;
@@ -138,6 +133,12 @@ public final class MnistModel implements AutoCloseable {
         }
     }
 
+    /** The MNIST neuron for the runtime: this model with its tuned defaults ({@link Options#defaults}). */
+    public static NeuronSpec<MnistModel> spec() {
+        return new NeuronSpec<>(NAME, DEFAULT_LEARNING_RATE, DEFAULT_MODEL_FILE,
+                (seed, rate, steps) -> new MnistModel(Options.defaults(seed, rate, steps)));
+    }
+
     public MnistModel(Options options) {
         this.options = options;
         this.sd = SameDiff.create();
@@ -155,6 +156,58 @@ public final class MnistModel implements AutoCloseable {
 
     public Options options() {
         return options;
+    }
+
+    @Override
+    public Modality modality() {
+        return Modality.IMAGE;
+    }
+
+    @Override
+    public String modelId() {
+        return MODEL_ID;
+    }
+
+    @Override
+    public int contextDim() {
+        return TRANSFORM_DIM;
+    }
+
+    /** The transform of a training batch's images {@code [b,1,28,28]}: {@code [b,320]}. */
+    @Override
+    public INDArray routerContext(INDArray images) {
+        return transform(images);
+    }
+
+    /** Images {@code [b,1,28,28]} as peers get them: {@code [b,1,1,28,28]}. */
+    @Override
+    public INDArray remoteInputs(INDArray images) {
+        return images.reshape('c', images.size(0), 1, 1, MnistSplit.ROWS, MnistSplit.COLS);
+    }
+
+    @Override
+    public StepResult trainLocal(Batch batch) {
+        return trainLocal(batch.inputs(), batch.labels());
+    }
+
+    @Override
+    public StepResult trainWithNetwork(Batch batch, INDArray network) {
+        return trainWithNetwork(batch.inputs(), batch.labels(), network);
+    }
+
+    @Override
+    public Evaluation evaluate(Batch batch) {
+        return evaluate(batch.inputs(), batch.labels());
+    }
+
+    @Override
+    public INDArray forward(INDArray images) {
+        return forwardImage(images);
+    }
+
+    @Override
+    public ServedBackward backward(INDArray images, INDArray gradOutputs) {
+        return backwardImage(images, gradOutputs);
     }
 
     /** Builds the graph; returns the trainable variables' names. */
@@ -242,6 +295,7 @@ public final class MnistModel implements AutoCloseable {
     }
 
     /** Copies of the current parameter values. */
+    @Override
     public Map<String, INDArray> parameters() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (String name : parameterNames) {
@@ -255,6 +309,7 @@ public final class MnistModel implements AutoCloseable {
      *
      * @throws IllegalArgumentException naming the first missing or mis-shaped parameter
      */
+    @Override
     public void setParameters(Map<String, INDArray> values) {
         for (String name : parameterNames) {
             INDArray v = values.get(name);
@@ -273,6 +328,7 @@ public final class MnistModel implements AutoCloseable {
     }
 
     /** The optimizer's state (for checkpoints), keyed "parameter/stateName". */
+    @Override
     public Map<String, INDArray> optimizerState() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         updaters.forEach((name, u) -> state(u).forEach((k, v) -> out.put(name + "/" + k, v.dup())));
@@ -280,6 +336,7 @@ public final class MnistModel implements AutoCloseable {
     }
 
     /** Restores {@link #optimizerState()}; entries that do not fit are ignored (the optimizer restarts). */
+    @Override
     public void setOptimizerState(Map<String, INDArray> state, int iteration) {
         updaters.forEach((name, u) -> state(u).forEach((k, v) -> {
             INDArray saved = state.get(name + "/" + k);
@@ -297,6 +354,7 @@ public final class MnistModel implements AutoCloseable {
     }
 
     /** Optimizer steps taken so far. */
+    @Override
     public int iteration() {
         return iteration;
     }
@@ -342,6 +400,7 @@ public final class MnistModel implements AutoCloseable {
      * steps, and for gradients that peers' Backward calls produced on a served copy.
      * Unknown names are ignored.
      */
+    @Override
     public synchronized void applyGradients(Map<String, INDArray> grads) {
         for (Map.Entry<String, INDArray> e : grads.entrySet()) {
             GradientUpdater<?> u = updaters.get(e.getKey());
@@ -375,9 +434,6 @@ public final class MnistModel implements AutoCloseable {
         return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_LOGITS), labels), (int) images.size(0));
     }
 
-    /** Mean loss of a batch and its number of correct predictions. */
-    public record Evaluation(double loss, int correct, int count) {}
-
     /**
      * Remote-head loss and number correct with the given network output as context, without
      * dropout and without training (how well the network's answer serves this model).
@@ -406,7 +462,7 @@ public final class MnistModel implements AutoCloseable {
      * Backward for a peer: the gradients of {@code sum(gradOutput ⊙ forwardImage(images))} with
      * respect to the images ({@code [b, seq, 1, 28, 28]}) and to this model's parameters.
      */
-    public synchronized ImageBackward backwardImage(INDArray images, INDArray gradOutput) {
+    public synchronized ServedBackward backwardImage(INDArray images, INDArray gradOutput) {
         long[] s = checkImages(images);
         long n = s[0] * s[1];
         if (!Arrays.equals(gradOutput.shape(), new long[] {s[0], s[1], NETWORK_DIM})) {
@@ -421,7 +477,7 @@ public final class MnistModel implements AutoCloseable {
         wanted.add(IMAGES);
         Map<String, INDArray> g = new LinkedHashMap<>(sd.calculateGradients(ph, wanted));
         INDArray dImages = g.remove(IMAGES).reshape('c', s[0], s[1], 1, MnistSplit.ROWS, MnistSplit.COLS);
-        return new ImageBackward(dImages, g);
+        return new ServedBackward(dImages, g);
     }
 
     /** Parameters that the transform depends on. */
@@ -429,47 +485,8 @@ public final class MnistModel implements AutoCloseable {
         return parameterNames.stream().filter(p -> p.startsWith("conv")).toList();
     }
 
-    /**
-     * Saves parameters, optimizer state and step count (plus the caller's metadata) to a
-     * checkpoint, atomically.
-     */
-    public void saveCheckpoint(Path file, Map<String, String> metadata) throws IOException {
-        Map<String, INDArray> arrays = new LinkedHashMap<>(parameters());
-        optimizerState().forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + k, v));
-        Map<String, String> meta = new LinkedHashMap<>(metadata);
-        meta.put("model", MODEL_ID);
-        meta.put("iteration", Integer.toString(iteration));
-        Checkpoints.save(file, arrays, meta);
-    }
-
-    /**
-     * Loads a checkpoint written by {@link #saveCheckpoint} into this model.
-     *
-     * @return the checkpoint's metadata
-     * @throws CheckpointException if the file is missing, damaged, or holds another model
-     */
-    public Map<String, String> restoreCheckpoint(Path file) {
-        Checkpoints.Checkpoint c = Checkpoints.load(file);
-        if (!MODEL_ID.equals(c.metadata().get("model"))) {
-            throw new CheckpointException("checkpoint " + file + " holds a '" + c.metadata().get("model")
-                    + "' model, not '" + MODEL_ID + "'; pass another --model_path");
-        }
-        try {
-            setParameters(c.arrays());
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("checkpoint " + file + " does not fit this model: " + e.getMessage());
-        }
-        Map<String, INDArray> opt = new LinkedHashMap<>();
-        c.arrays().forEach((k, v) -> {
-            if (k.startsWith(OPTIMIZER_PREFIX)) {
-                opt.put(k.substring(OPTIMIZER_PREFIX.length()), v);
-            }
-        });
-        setOptimizerState(opt, Integer.parseInt(c.metadata().getOrDefault("iteration", "0")));
-        return c.metadata();
-    }
-
     /** A fresh model with the same options and a copy of the current parameters (fresh optimizer). */
+    @Override
     public MnistModel copy() {
         MnistModel m = new MnistModel(options);
         m.setParameters(parameters());

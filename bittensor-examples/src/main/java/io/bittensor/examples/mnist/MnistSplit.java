@@ -2,6 +2,7 @@ package io.bittensor.examples.mnist;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import io.bittensor.runtime.DataSplit;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,7 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * demand: images {@code [b, 1, 28, 28]} as floats in [0, 1] (what PyTorch's {@code ToTensor} gives,
  * so peers exchange the same values as the original), labels one-hot {@code [b, 10]}.
  */
-public final class MnistSplit {
+public final class MnistSplit implements DataSplit {
     public static final int ROWS = 28;
     public static final int COLS = 28;
     public static final int PIXELS = ROWS * COLS;
@@ -27,7 +28,13 @@ public final class MnistSplit {
     }
 
     /** A batch: images {@code [b,1,28,28]}, one-hot labels {@code [b,10]}, and the class of each row. */
-    public record Batch(INDArray images, INDArray labels, int[] classes) {
+    public record Batch(INDArray images, INDArray labels, int[] classes) implements io.bittensor.runtime.Batch {
+        @Override
+        public INDArray inputs() {
+            return images;
+        }
+
+        @Override
         public int size() {
             return classes.length;
         }
@@ -64,6 +71,7 @@ public final class MnistSplit {
         return new MnistSplit(px, lb);
     }
 
+    @Override
     public int size() {
         return labels.length;
     }
@@ -74,6 +82,7 @@ public final class MnistSplit {
     }
 
     /** The first n examples (small runs and tests). */
+    @Override
     public MnistSplit head(int n) {
         if (n < 0 || n > size()) {
             throw new IllegalArgumentException("head(" + n + ") of a split of " + size());
@@ -82,6 +91,7 @@ public final class MnistSplit {
     }
 
     /** Examples from..to-1 in their stored order. */
+    @Override
     public Batch batch(int from, int to) {
         int[] idx = new int[to - from];
         Arrays.setAll(idx, i -> from + i);
@@ -89,6 +99,7 @@ public final class MnistSplit {
     }
 
     /** Examples order[from..to-1]. */
+    @Override
     public Batch batch(int[] order, int from, int to) {
         return batch(Arrays.copyOfRange(order, from, to));
     }

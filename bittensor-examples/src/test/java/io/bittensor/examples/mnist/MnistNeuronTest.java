@@ -8,26 +8,28 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
+import io.bittensor.runtime.SnapshotNeuron;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 
+/** The MNIST model served through the runtime's {@link SnapshotNeuron}. */
 class MnistNeuronTest {
     @Test
     void servesASnapshotAndQueuesBackwardForTheTrainingModel() {
         INDArray images = Nd4j.arange(2 * 784).castTo(DataType.DOUBLE).divi(2 * 784).reshape(2, 1, 1, 28, 28); // doubles are accepted too
         INDArray grad = Nd4j.ones(DataType.FLOAT, 2, 1, 512);
         try (MnistModel training = new MnistModel(new MnistModel.Options(1, 0.0, new Sgd(0.1)))) {
-            Neuron neuron = new MnistNeuron(training.copy(), 4);
+            Neuron neuron = new SnapshotNeuron(training.copy(), 4);
             INDArray out = neuron.forward(Modality.IMAGE, images);
             assertArrayEquals(new long[] {2, 1, 512}, out.shape());
             assertEquals(training.forwardImage(images.castTo(DataType.FLOAT)), out);
 
             INDArray dImages = neuron.backward(Modality.IMAGE, images, grad);
             assertArrayEquals(images.shape(), dImages.shape());
-            MnistNeuron mnist = (MnistNeuron) neuron;
+            SnapshotNeuron mnist = (SnapshotNeuron) neuron;
             assertEquals(1, mnist.queue().size());
 
             INDArray before = training.parameters().get("conv1_w");

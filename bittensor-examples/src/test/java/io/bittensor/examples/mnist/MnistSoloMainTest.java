@@ -3,6 +3,7 @@ package io.bittensor.examples.mnist;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.runtime.data.FileSpec;
 import io.bittensor.training.MetricsLog;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -71,7 +72,7 @@ class MnistSoloMainTest {
     @Test
     void corruptDataIsOneLineAndExitCode1() throws IOException {
         Path mnist = Files.createDirectories(tmp.resolve("data").resolve(MnistData.SUBDIR));
-        for (MnistData.FileSpec f : MnistData.FILES) {
+        for (FileSpec f : MnistData.FILES) {
             Files.write(mnist.resolve(f.name()), new byte[] {0, 0, 8, 1});
         }
         Run r = run("--datapath", tmp.resolve("data").toString(), "--logdir", tmp.resolve("logs").toString());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.config.HostPort;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.proto.Synapse;
+import io.bittensor.runtime.NeuronTrainer;
 import io.bittensor.session.NeuronSession;
 import io.bittensor.session.SessionStats;
 import java.io.IOException;
@@ -43,7 +44,7 @@ class MnistSwarmIT {
     Path dir;
 
     private final List<NeuronSession> sessions = new ArrayList<>();
-    private final List<MnistNeuronTrainer> neurons = new ArrayList<>();
+    private final List<NeuronTrainer> neurons = new ArrayList<>();
     private final ExecutorService threads = Executors.newFixedThreadPool(3);
 
     /** Per neuron, what each training step saw. */
@@ -51,16 +52,16 @@ class MnistSwarmIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        neurons.forEach(MnistNeuronTrainer::stop);
+        neurons.forEach(NeuronTrainer::stop);
         threads.shutdown();
         threads.awaitTermination(60, TimeUnit.SECONDS);
         sessions.forEach(NeuronSession::close);
-        for (MnistNeuronTrainer n : neurons) {
+        for (NeuronTrainer n : neurons) {
             n.close();
         }
     }
 
-    private MnistNeuronTrainer neuron(String name, MnistDataset data, List<Step> log, HostPort... bootstrap) throws IOException {
+    private NeuronTrainer neuron(String name, MnistDataset data, List<Step> log, HostPort... bootstrap) throws IOException {
         NeuronConfig config = NeuronConfig.builder().axonPort(0).metagraphPort(0).remoteIp("127.0.0.1")
                 .bootstrap(List.of(bootstrap)).datapath(dir.resolve(name)).logdir(dir.resolve(name).resolve("logs"))
                 .epochs(EPOCHS).batchSize(BATCH).build();
@@ -72,7 +73,8 @@ class MnistSwarmIT {
                 .axon(a -> a.workerThreads(2).ioThreads(1))
                 .build();
         sessions.add(session);
-        MnistNeuronTrainer n = new MnistNeuronTrainer(session, data, new MnistNeuronTrainer.Settings(name.hashCode(), 5, 10, 100));
+        NeuronTrainer n = NeuronTrainer.networked(MnistModel.spec(), session, data,
+                new NeuronTrainer.Settings(name.hashCode(), 5, 10, 100));
         n.setListener((epoch, step, r, answered, stats) ->
                 log.add(new Step(epoch, step, r.remoteLoss(), answered, stats)));
         neurons.add(n);
@@ -86,9 +88,9 @@ class MnistSwarmIT {
         MnistDataset data = new MnistDataset(all.train().head(TRAIN), all.test().head(TEST));
         List<List<Step>> logs = List.of(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>(),
                 new CopyOnWriteArrayList<>());
-        MnistNeuronTrainer a = neuron("a", data, logs.get(0));
-        MnistNeuronTrainer b = neuron("b", data, logs.get(1), HostPort.parse(sessions.get(0).metagraphAddress()));
-        MnistNeuronTrainer c = neuron("c", data, logs.get(2), HostPort.parse(sessions.get(1).metagraphAddress()));
+        NeuronTrainer a = neuron("a", data, logs.get(0));
+        NeuronTrainer b = neuron("b", data, logs.get(1), HostPort.parse(sessions.get(0).metagraphAddress()));
+        NeuronTrainer c = neuron("c", data, logs.get(2), HostPort.parse(sessions.get(1).metagraphAddress()));
         Set<String> keys = Set.of(a.synapseKey(), b.synapseKey(), c.synapseKey());
 
         // Full view: every metagraph holds all three synapses and knows the other two peers.
@@ -96,11 +98,11 @@ class MnistSwarmIT {
                 && s.synapses().stream().map(Synapse::getSynapseKey).collect(Collectors.toSet()).equals(keys)));
 
         // Epoch 1, all three together.
-        List<Future<MnistNeuronTrainer.EpochSummary>> first = new ArrayList<>();
-        for (MnistNeuronTrainer n : neurons) {
+        List<Future<NeuronTrainer.EpochSummary>> first = new ArrayList<>();
+        for (NeuronTrainer n : neurons) {
             first.add(threads.submit(n::runEpoch));
         }
-        for (Future<MnistNeuronTrainer.EpochSummary> f : first) {
+        for (Future<NeuronTrainer.EpochSummary> f : first) {
             assertFalse(f.get(120, TimeUnit.SECONDS).stopped());
         }
         for (int i = 0; i < 3; i++) {
@@ -130,8 +132,8 @@ class MnistSwarmIT {
 
         for (Future<?> f : List.of(aRun, bRun)) {
             @SuppressWarnings("unchecked")
-            List<MnistNeuronTrainer.EpochSummary> epochs = (List<MnistNeuronTrainer.EpochSummary>) f.get(150, TimeUnit.SECONDS);
-            for (MnistNeuronTrainer.EpochSummary e : epochs) {
+            List<NeuronTrainer.EpochSummary> epochs = (List<NeuronTrainer.EpochSummary>) f.get(150, TimeUnit.SECONDS);
+            for (NeuronTrainer.EpochSummary e : epochs) {
                 assertFalse(e.stopped(), "kept training: " + e);
                 assertTrue(Double.isFinite(e.meanLoss()) && Double.isFinite(e.testLoss()), e.toString());
             }

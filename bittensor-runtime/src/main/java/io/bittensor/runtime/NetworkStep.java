@@ -1,7 +1,6 @@
-package io.bittensor.examples.mnist;
+package io.bittensor.runtime;
 
 import io.bittensor.neuron.Neuron;
-import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
 import io.bittensor.router.Router;
 import io.bittensor.router.RouterCall;
@@ -16,14 +15,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One training step of the MNIST neuron with the network as context, as the original's
- * {@code MnistSynapse.forward(query=True)}, through the core {@link Router}:
+ * One training step with the network as context, as the original's
+ * {@code synapse.forward(query=True)}, through the core {@link Router}:
  *
  * <pre>
- * transform [b,320] ─ gate (keys of metagraph.synapses()) ─ top-k gates [b,n]
- * images [b,1,1,28,28] ─ dispatch ─ Dendrite Forward (IMAGE) to the peers that got rows
- *   ─ combine (failed peers' weight renormalized away) ─ network [b,1,512]
- * model.trainWithNetwork(images, labels, network) → loss, d loss / d network
+ * routerContext(inputs) [b,d] ─ gate (keys of metagraph.synapses()) ─ top-k gates [b,n]
+ * remoteInputs(inputs) [b,1,…] ─ dispatch ─ Dendrite Forward (the model's modality) to the peers
+ *   that got rows ─ combine (failed peers' weight renormalized away) ─ network [b,1,512]
+ * model.trainWithNetwork(batch, network) → loss, d loss / d network
  *   ─ combineBackward ─ d gates → gate step;  per-peer d outputs → Dendrite Backward
  * </pre>
  *
@@ -32,39 +31,47 @@ import org.slf4j.LoggerFactory;
  * one background thread (at most two calls waiting; older ones are dropped) so the training
  * thread does not wait a second round trip per step.
  */
-final class MnistNetworkStep implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(MnistNetworkStep.class);
+public final class NetworkStep implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NetworkStep.class);
+    /** Steps between refreshes of the router's key set from the metagraph. */
+    private static final int RETAIN_EVERY = 100;
 
     private final NeuronSession session;
     private final Router router;
     private final ThreadPoolExecutor backward;
     private int steps;
 
-    MnistNetworkStep(NeuronSession session, long seed, int topK) {
+    /** What one step did: the model's step, synapses known, peers called, peers that answered. */
+    public record Result(StepResult step, int peers, int called, int answered) {}
+
+    /**
+     * @param contextDim the model's {@link NeuronModel#contextDim()}
+     * @param seed       seeds the router's keys and noise
+     * @param topK       peers each example is routed to, at most
+     */
+    public NetworkStep(NeuronSession session, int contextDim, long seed, int topK) {
         this.session = session;
-        this.router = Router.builder(MnistModel.TRANSFORM_DIM, session.dendrite()).topK(topK)
-                .random(new Random(seed)).build();
+        this.router = Router.builder(contextDim, session.dendrite()).topK(topK).random(new Random(seed)).build();
         this.backward = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(2), r -> {
-            Thread t = new Thread(r, "mnist-backward");
+            Thread t = new Thread(r, "network-backward");
             t.setDaemon(true);
             return t;
         }, new ThreadPoolExecutor.DiscardOldestPolicy());
     }
 
-    /** What one step did. */
-    record Result(MnistModel.StepResult step, int peers, int called, int answered) {}
-
-    Result train(MnistModel model, INDArray images, INDArray labels) {
+    /** Routes the batch, trains {@code model} with the answer, and sends the peers their gradients. */
+    public Result train(NeuronModel model, Batch batch) {
         List<Synapse> synapses = session.synapses();
-        if (++steps % 100 == 1) {
+        if (++steps % RETAIN_EVERY == 1) {
             router.retain(synapses.stream().map(Synapse::getSynapseKey).toList());
         }
-        long b = images.size(0);
-        RouterCall call = router.forward(model.transform(images),
-                images.reshape('c', b, 1, 1, MnistSplit.ROWS, MnistSplit.COLS), Modality.IMAGE, synapses);
+        INDArray inputs = batch.inputs();
+        long b = inputs.size(0);
+        RouterCall call = router.forward(model.routerContext(inputs), model.remoteInputs(inputs), model.modality(),
+                synapses);
         session.remoteCalls().recordForward(call.results());
 
-        MnistModel.StepResult r = model.trainWithNetwork(images, labels, call.output());
+        StepResult r = model.trainWithNetwork(batch, call.output());
 
         INDArray grad = r.networkGrad().reshape('c', b, 1, Neuron.NETWORK_DIM);
         router.apply(call.backward(grad, false)); // the gate learns now, on this thread
@@ -85,6 +92,7 @@ final class MnistNetworkStep implements AutoCloseable {
         }
     }
 
+    /** Stops the Backward thread (waiting up to 5 s for a call in flight). */
     @Override
     public void close() {
         backward.shutdownNow();

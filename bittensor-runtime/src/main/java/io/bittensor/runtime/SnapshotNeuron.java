@@ -1,0 +1,129 @@
+package io.bittensor.runtime;
+
+import io.bittensor.neuron.GradientQueue;
+import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.UnsupportedModalityException;
+import io.bittensor.proto.Modality;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A model's face on the network: a {@link Neuron} of the model's modality over a snapshot of the
+ * training model (as the original serves {@code model.deepcopy()}), so the Axon's threads never
+ * see parameters that the training thread is changing.
+ *
+ * <p>Backward answers the caller at once and queues the parameter gradient (bounded, oldest
+ * dropped); the training thread applies the queue between its steps with {@link #applyQueuedTo}.
+ * {@link #serve} swaps in a fresh snapshot when the model improves.
+ */
+public final class SnapshotNeuron implements Neuron {
+    private final Modality modality;
+    private final GradientQueue<Map<String, INDArray>> queue;
+    private final AtomicLong forwardCalls = new AtomicLong();
+    private final AtomicLong backwardCalls = new AtomicLong();
+    private volatile NeuronModel served;
+
+    /**
+     * @param snapshot      the model to serve; owned by this neuron from now on (take a {@link NeuronModel#copy()})
+     * @param queueCapacity most parameter gradients waiting for the training thread
+     */
+    public SnapshotNeuron(NeuronModel snapshot, int queueCapacity) {
+        this.served = Objects.requireNonNull(snapshot, "snapshot");
+        this.modality = snapshot.modality();
+        this.queue = new GradientQueue<>(queueCapacity);
+    }
+
+    /**
+     * Serves a new snapshot from now on. The previous one is left to the garbage collector, not
+     * closed: an Axon thread may still be inside a call on it.
+     */
+    public void serve(NeuronModel snapshot) {
+        if (Objects.requireNonNull(snapshot, "snapshot").modality() != modality) {
+            throw new IllegalArgumentException("snapshot serves " + snapshot.modality() + ", not " + modality);
+        }
+        this.served = snapshot;
+    }
+
+    @Override
+    public INDArray forward(Modality m, INDArray inputs) {
+        if (m != modality) {
+            throw new UnsupportedModalityException(m);
+        }
+        INDArray out = served.forward(wireInputs(inputs));
+        forwardCalls.incrementAndGet();
+        return out;
+    }
+
+    @Override
+    public INDArray forwardText(INDArray tokens) {
+        return forward(Modality.TEXT, tokens);
+    }
+
+    @Override
+    public INDArray forwardImage(INDArray images) {
+        return forward(Modality.IMAGE, images);
+    }
+
+    @Override
+    public INDArray forwardTensor(INDArray x) {
+        return forward(Modality.TENSOR, x);
+    }
+
+    @Override
+    public INDArray backward(Modality m, INDArray inputs, INDArray gradOutputs) {
+        if (m != modality) {
+            throw new UnsupportedModalityException(m);
+        }
+        ServedBackward b = served.backward(wireInputs(inputs), gradOutputs);
+        queue.offer(b.parameterGrads());
+        backwardCalls.incrementAndGet();
+        return b.inputsGrad();
+    }
+
+    /** Token ids stay integers; images and features reach the model as float32 whatever their wire type. */
+    private INDArray wireInputs(INDArray inputs) {
+        return modality == Modality.TEXT || inputs.dataType() == DataType.FLOAT ? inputs : inputs.castTo(DataType.FLOAT);
+    }
+
+    /**
+     * Applies every queued parameter gradient to {@code model}, averaged, in one optimizer step.
+     * Call from the thread that trains {@code model}, between steps.
+     *
+     * @return how many gradients were applied
+     */
+    public int applyQueuedTo(NeuronModel model) {
+        List<Map<String, INDArray>> queued = queue.drain();
+        if (queued.isEmpty()) {
+            return 0;
+        }
+        Map<String, INDArray> sum = new LinkedHashMap<>();
+        for (Map<String, INDArray> g : queued) {
+            g.forEach((k, v) -> sum.merge(k, v.dup(), INDArray::addi));
+        }
+        if (queued.size() > 1) {
+            sum.values().forEach(v -> v.divi(queued.size()));
+        }
+        model.applyGradients(sum);
+        return queued.size();
+    }
+
+    /** Forward calls answered so far. */
+    public long forwardCalls() {
+        return forwardCalls.get();
+    }
+
+    /** Backward calls answered so far. */
+    public long backwardCalls() {
+        return backwardCalls.get();
+    }
+
+    /** The queue, for its counters (offered, dropped). */
+    public GradientQueue<Map<String, INDArray>> queue() {
+        return queue;
+    }
+}

@@ -1,0 +1,62 @@
+package io.bittensor.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.bittensor.config.NeuronConfig;
+import io.bittensor.session.NeuronSession;
+import io.bittensor.session.SessionStats;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A networked trainer alone on loopback: it serves its TENSOR model under {@code <key>/linear},
+ * routes every batch to its own Axon (as the original, our synapse is in the list), trains with
+ * the answer, sends Backward, and applies the gradients its served snapshot received.
+ */
+class NeuronTrainerIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void trainsThroughItsOwnAxonAndAppliesThePeersGradients() throws Exception {
+        NeuronConfig config = NeuronConfig.builder().axonPort(0).metagraphPort(0).remoteIp("127.0.0.1").datapath(tmp)
+                .logdir(tmp.resolve("logs")).epochs(2).batchSize(20).build();
+        Dataset data = Dataset.of(Blobs.of(200, 4, 3, 1), Blobs.of(100, 4, 3, 2));
+        List<int[]> steps = new ArrayList<>();
+        List<SessionStats> stats = new ArrayList<>();
+        try (NeuronSession session = NeuronSession.builder(config).bindHost("127.0.0.1")
+                .metagraph(m -> m.interval(Duration.ofMillis(100)).powDifficulty(1))
+                .dendrite(d -> d.timeout(Duration.ofSeconds(10)).ioThreads(1))
+                .axon(a -> a.workerThreads(2).ioThreads(1))
+                .build();
+                NeuronTrainer trainer = NeuronTrainer.networked(LinearModel.spec(4, 3), session, data,
+                        new NeuronTrainer.Settings(3, 5, 10, 50))) {
+            assertEquals(session.keypair().synapseKey("linear"), trainer.synapseKey());
+            trainer.setListener((epoch, step, r, answered, s) -> {
+                steps.add(new int[] {epoch, step, answered});
+                stats.add(s);
+            });
+            session.start();
+            List<NeuronTrainer.EpochSummary> epochs = trainer.run();
+            assertEquals(2, epochs.size());
+            for (NeuronTrainer.EpochSummary e : epochs) {
+                assertFalse(e.stopped(), e.toString());
+            }
+            assertTrue(epochs.get(1).testAccuracy() > 0.9, epochs.toString());
+            assertEquals(20, steps.size());
+            assertTrue(steps.stream().skip(5).allMatch(s -> s[2] == 1), "its own Axon answers every routed step");
+            SessionStats last = stats.get(stats.size() - 1);
+            assertTrue(last.remoteOk() > 0 && last.requestsServed() > 0, last.toString());
+            // 20 steps of its own; each served Backward queued a gradient that a later step applied.
+            assertTrue(trainer.model().iteration() > 20, "peers' gradients reached the training model: "
+                    + trainer.model().iteration());
+            session.close(); // the served snapshot stops being called before the trainer closes the model
+        }
+    }
+}
