@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,30 +26,46 @@ import org.nd4j.linalg.factory.Nd4j;
 
 class BatchingNeuronTest {
 
-    /** y = 2x + 1 row by row; records every batch it sees; the first call can be held. */
-    private static final class Recording implements Neuron {
+    /** Applies {@code body}; records every batch it sees; can hold the first call until released. */
+    private static final class Gated implements Neuron {
         final List<INDArray> seen = new CopyOnWriteArrayList<>();
+        final CountDownLatch entered = new CountDownLatch(1);
         final CountDownLatch release;
+        final UnaryOperator<INDArray> body;
 
-        Recording(boolean holdFirst) {
-            release = new CountDownLatch(holdFirst ? 1 : 0);
+        Gated(boolean holdFirst, UnaryOperator<INDArray> body) {
+            this.release = new CountDownLatch(holdFirst ? 1 : 0);
+            this.body = body;
         }
 
         @Override
         public INDArray forwardTensor(INDArray x) {
             seen.add(x.dup());
+            entered.countDown();
             try {
-                release.await(10, TimeUnit.SECONDS);
+                release.await(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            return x.mul(2).addi(1);
+            return body.apply(x);
         }
 
         @Override
         public INDArray forwardImage(INDArray x) {
             return forwardTensor(x);
         }
+    }
+
+    /** y = 2x + 1, row by row. */
+    private static Gated recording(boolean holdFirst) {
+        return new Gated(holdFirst, x -> x.mul(2).addi(1));
+    }
+
+    /** Starts a first call and returns once the model holds it: later inputs queue behind it. */
+    private Future<INDArray> holdFirst(BatchingNeuron b, Gated model, INDArray x) throws InterruptedException {
+        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, x));
+        assertTrue(model.entered.await(30, TimeUnit.SECONDS), "the first call reached the model");
+        return held;
     }
 
     private final ExecutorService callers = Executors.newCachedThreadPool();
@@ -90,13 +107,10 @@ class BatchingNeuronTest {
 
     @Test
     void concurrentCallersShareOneModelCallAndEachGetsItsOwnRowsInOrder() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 256, Duration.ofSeconds(10));
         INDArray first = input(99, 1, 3, 4);
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, first));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, first);
         List<INDArray> inputs = new ArrayList<>();
         List<Future<INDArray>> results = new ArrayList<>();
         for (int c = 0; c < 16; c++) {
@@ -121,7 +135,7 @@ class BatchingNeuronTest {
 
     @Test
     void manyRoundsUnderConcurrencyKeepEveryCallersRows() throws Exception {
-        Recording model = new Recording(false);
+        Gated model = recording(false);
         BatchingNeuron b = batching(model, 64, Duration.ofSeconds(10));
         List<Future<?>> done = new ArrayList<>();
         for (int c = 0; c < 12; c++) {
@@ -144,12 +158,9 @@ class BatchingNeuronTest {
 
     @Test
     void inputsOfDifferentKindsAreNeverMerged() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 256, Duration.ofSeconds(10));
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 3, 4)));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, input(0, 1, 3, 4));
         INDArray[] xs = {
             input(1, 2, 3, 4), input(2, 2, 5, 4), input(3, 1, 3, 4).castTo(DataType.DOUBLE),
             input(4, 3, 3, 4), input(5, 1, 1, 3, 4),
@@ -172,12 +183,9 @@ class BatchingNeuronTest {
 
     @Test
     void maxBatchRowsBoundsEveryCall() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 4, Duration.ofSeconds(10));
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2)));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, input(0, 1, 2));
         List<Future<INDArray>> results = new ArrayList<>();
         List<INDArray> xs = new ArrayList<>();
         for (int c = 1; c <= 6; c++) {
@@ -200,12 +208,9 @@ class BatchingNeuronTest {
 
     @Test
     void aCallerWhoseCallIsCancelledWhileQueuedNeverReachesTheModel() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 256, Duration.ofSeconds(10));
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2)));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, input(0, 1, 2));
         Context.CancellableContext call = Context.current().withCancellation();
         INDArray gone = input(66, 2, 2);
         Future<INDArray> cancelled = callers.submit(() -> call.call(() -> b.forward(Modality.TENSOR, gone)));
@@ -224,12 +229,9 @@ class BatchingNeuronTest {
 
     @Test
     void callersThatWaitTooLongToBeTakenFailAndTheirRowsAreSkipped() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 256, Duration.ofMillis(200));
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2)));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, input(0, 1, 2));
         List<Future<INDArray>> late = new ArrayList<>();
         for (int c = 1; c <= 3; c++) {
             INDArray x = input(50 + c, 1, 2);
@@ -250,30 +252,18 @@ class BatchingNeuronTest {
 
     @Test
     void theModelsExceptionReachesEveryCallerOfTheBatch() throws Exception {
-        CountDownLatch go = new CountDownLatch(1);
-        CountDownLatch entered = new CountDownLatch(1);
-        Neuron failing = new Neuron() {
-            @Override
-            public INDArray forwardTensor(INDArray x) {
-                entered.countDown();
-                try {
-                    go.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                throw new ArithmeticException("boom");
-            }
-        };
+        Gated failing = new Gated(true, x -> {
+            throw new ArithmeticException("boom");
+        });
         BatchingNeuron b = batching(failing, 256, Duration.ofSeconds(10));
         List<Future<INDArray>> fs = new ArrayList<>();
-        fs.add(callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2))));
-        assertTrue(entered.await(30, TimeUnit.SECONDS));
+        fs.add(holdFirst(b, failing, input(0, 1, 2)));
         for (int c = 1; c <= 3; c++) {
             INDArray x = input(c, 1, 2);
             fs.add(callers.submit(() -> b.forward(Modality.TENSOR, x)));
         }
         awaitQueued(b, 3);
-        go.countDown();
+        failing.release.countDown();
         for (Future<INDArray> f : fs) {
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof ArithmeticException, e.toString());
@@ -284,30 +274,16 @@ class BatchingNeuronTest {
 
     @Test
     void aModelThatLosesRowsFailsEveryCaller() throws Exception {
-        CountDownLatch go = new CountDownLatch(1);
-        CountDownLatch entered = new CountDownLatch(1);
-        Neuron lossy = new Neuron() {
-            @Override
-            public INDArray forwardTensor(INDArray x) {
-                entered.countDown();
-                try {
-                    go.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return Nd4j.zeros(DataType.FLOAT, 1, 2);
-            }
-        };
+        Gated lossy = new Gated(true, x -> Nd4j.zeros(DataType.FLOAT, 1, 2));
         BatchingNeuron b = batching(lossy, 256, Duration.ofSeconds(10));
-        Future<INDArray> first = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2)));
-        assertTrue(entered.await(30, TimeUnit.SECONDS));
+        Future<INDArray> first = holdFirst(b, lossy, input(0, 1, 2));
         List<Future<INDArray>> fs = new ArrayList<>();
         for (int c = 1; c <= 3; c++) {
             INDArray x = input(c, 1, 2);
             fs.add(callers.submit(() -> b.forward(Modality.TENSOR, x)));
         }
         awaitQueued(b, 3);
-        go.countDown();
+        lossy.release.countDown();
         first.get(10, TimeUnit.SECONDS); // alone: the neuron's answer as it is (the Axon checks shapes)
         for (Future<INDArray> f : fs) {
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
@@ -317,12 +293,9 @@ class BatchingNeuronTest {
 
     @Test
     void closeFailsQueuedCallersAndEndsItsThread() throws Exception {
-        Recording model = new Recording(true);
+        Gated model = recording(true);
         BatchingNeuron b = batching(model, 256, Duration.ofSeconds(10));
-        Future<INDArray> held = callers.submit(() -> b.forward(Modality.TENSOR, input(0, 1, 2)));
-        while (model.seen.isEmpty()) {
-            Thread.sleep(2);
-        }
+        Future<INDArray> held = holdFirst(b, model, input(0, 1, 2));
         Future<INDArray> queued = callers.submit(() -> b.forward(Modality.TENSOR, input(1, 1, 2)));
         awaitQueued(b, 1);
         Thread closer = new Thread(b::close);
