@@ -213,11 +213,8 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
                 }
             }
             if (!p.fits(first, rows, maxBatchRows)) {
-                carried.add(p);
-                if (!p.sameKind(first)) {
-                    continue;
-                }
-                break; // same kind but too many rows: the batch is full enough
+                carried.add(p); // another kind, or too many rows: first in line for a later batch
+                continue;
             }
             if (p.take()) {
                 batch.add(p);
