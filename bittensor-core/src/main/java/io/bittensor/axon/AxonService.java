@@ -15,6 +15,7 @@ import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.transport.PeerErrorLog;
+import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Arrays;
@@ -104,7 +105,9 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             return;
         }
         try {
-            workers.execute(() -> {
+            // The call's gRPC Context goes along, so a neuron can see the caller give up
+            // (BatchingNeuron drops a queued input whose call was cancelled).
+            workers.execute(Context.current().wrap(() -> {
                 try {
                     if (!cancelled.get()) { // the caller gave up while queued: skip the work
                         reply(call, process(kind, request));
@@ -112,7 +115,7 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
                 } finally {
                     admission.release();
                 }
-            });
+            }));
         } catch (RejectedExecutionException e) {
             admission.release();
             reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)

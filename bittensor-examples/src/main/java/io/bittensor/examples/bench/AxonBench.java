@@ -6,7 +6,6 @@ import io.bittensor.dendrite.DendriteCall;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.BittensorGrpc;
 import io.bittensor.proto.Modality;
-import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Synapse;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.TensorCodec;
@@ -17,15 +16,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -77,7 +72,7 @@ public final class AxonBench {
     public static void main(String[] args) throws Exception {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
         System.out.printf(Locale.ROOT, "AxonBench: %d cores, load average at start %s%n",
-                Runtime.getRuntime().availableProcessors(), loadAverage());
+                Runtime.getRuntime().availableProcessors(), ClosedLoop.loadAverage());
         System.out.println("(shared machine: other builds may run at the same time; see load averages)");
         INDArray x = Nd4j.rand(DataType.FLOAT, SHAPE);
 
@@ -87,14 +82,14 @@ public final class AxonBench {
                 "p50 ms", "p99 ms", "errors");
         try (Axon axon = Axon.builder().bindAddress("127.0.0.1").port(0).serve("id", new Identity())
                 .build().start()) {
-            Synapse peer = synapse("id", axon.port());
+            Synapse peer = ClosedLoop.synapse("id", axon.port());
             for (boolean signed : new boolean[] {false, true}) {
                 try (Dendrite dendrite = Dendrite.builder().signRequests(signed).build()) {
                     for (int callers : new int[] {1, 4}) {
-                        run(dendrite, peer, x, callers, seconds); // warm-up: the JIT needs ~10 s here
-                        Result r = run(dendrite, peer, x, callers, seconds);
+                        ClosedLoop.run(dendrite, peer, x, Modality.TENSOR, callers, seconds); // warm-up: the JIT needs ~10 s here
+                        ClosedLoop.Result r = ClosedLoop.run(dendrite, peer, x, Modality.TENSOR, callers, seconds);
                         System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f %10.3f %10.3f %8d%n", callers,
-                                signed ? "yes" : "no", r.perSecond, r.p50Ms, r.p99Ms, r.errors);
+                                signed ? "yes" : "no", r.perSecond(), r.p50Ms(), r.p99Ms(), r.errors());
                     }
                 }
             }
@@ -112,7 +107,7 @@ public final class AxonBench {
                 Axon a = Axon.builder().bindAddress("127.0.0.1").port(0).ioThreads(1).workerThreads(2)
                         .serve("slow" + i, new Slow()).build().start();
                 axons.add(a);
-                peers.add(synapse("slow" + i, a.port()));
+                peers.add(ClosedLoop.synapse("slow" + i, a.port()));
             }
             List<INDArray> inputs = Collections.nCopies(16, x);
             int reps = 15;
@@ -135,7 +130,7 @@ public final class AxonBench {
                 a.close();
             }
         }
-        System.out.printf(Locale.ROOT, "%nload average at end %s%n", loadAverage());
+        System.out.printf(Locale.ROOT, "%nload average at end %s%n", ClosedLoop.loadAverage());
     }
 
     /** A bare gRPC server that echoes the request on its I/O thread, called by a blocking stub. */
@@ -172,58 +167,6 @@ public final class AxonBench {
         }
     }
 
-    private record Result(double perSecond, double p50Ms, double p99Ms, long errors) {}
-
-    private static Result run(Dendrite dendrite, Synapse peer, INDArray x, int callers, double seconds)
-            throws InterruptedException {
-        long durationNanos = (long) (seconds * 1e9);
-        List<long[]> latencies = Collections.synchronizedList(new ArrayList<>());
-        AtomicLong errors = new AtomicLong();
-        AtomicLong calls = new AtomicLong();
-        CountDownLatch start = new CountDownLatch(1);
-        CountDownLatch done = new CountDownLatch(callers);
-        List<Synapse> peers = List.of(peer);
-        List<INDArray> inputs = List.of(x);
-        for (int c = 0; c < callers; c++) {
-            Thread t = new Thread(() -> {
-                long[] lat = new long[1 << 20];
-                int n = 0;
-                try {
-                    start.await();
-                    long end = System.nanoTime() + durationNanos;
-                    long now;
-                    while ((now = System.nanoTime()) < end && n < lat.length) {
-                        DendriteCall call = dendrite.forward(peers, inputs, Modality.TENSOR);
-                        lat[n++] = System.nanoTime() - now;
-                        if (call.results().get(0).code() != ReturnCode.OK) {
-                            errors.incrementAndGet();
-                        }
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    latencies.add(Arrays.copyOf(lat, n));
-                    calls.addAndGet(n);
-                    done.countDown();
-                }
-            }, "bench-caller-" + c);
-            t.start();
-        }
-        long t0 = System.nanoTime();
-        start.countDown();
-        done.await();
-        double elapsed = (System.nanoTime() - t0) / 1e9;
-        long[] all = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-        return new Result(calls.get() / elapsed, pct(all, 0.50), pct(all, 0.99), errors.get());
-    }
-
-    private static double pct(long[] sorted, double q) {
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
-    }
-
     private static double timeMs(Dendrite dendrite, List<Synapse> peers, List<INDArray> inputs) {
         long t0 = System.nanoTime();
         DendriteCall call = dendrite.forward(peers, inputs, Modality.TENSOR);
@@ -232,19 +175,5 @@ public final class AxonBench {
             throw new IllegalStateException("a peer failed: " + call.results());
         }
         return ms;
-    }
-
-    private static Synapse synapse(String key, int port) {
-        return Synapse.newBuilder().setVersion("0.0.0").setSynapseKey(key).setAddress("127.0.0.1")
-                .setPort(Integer.toString(port)).build();
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
     }
 }
