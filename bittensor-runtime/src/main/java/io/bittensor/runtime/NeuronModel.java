@@ -1,6 +1,8 @@
 package io.bittensor.runtime;
 
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -22,6 +24,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public interface NeuronModel extends AutoCloseable {
     /** The modality this model serves (and sends to peers). */
     Modality modality();
+
+    /**
+     * What the served neuron takes, published with its synapse (see {@code ServedInputs}) so that
+     * routers call it only with inputs it can take. Default: not said.
+     */
+    default List<ServedInput> serves() {
+        return List.of();
+    }
 
     /** Identifies the architecture (and size) in checkpoints; a checkpoint of another id is refused. */
     String modelId();

@@ -4,6 +4,7 @@ import io.bittensor.neuron.GradientQueue;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,11 @@ public final class SnapshotNeuron implements Neuron {
             throw new IllegalArgumentException("snapshot serves " + snapshot.modality() + ", not " + modality);
         }
         this.served = snapshot;
+    }
+
+    @Override
+    public List<ServedInput> serves() {
+        return served.serves();
     }
 
     @Override

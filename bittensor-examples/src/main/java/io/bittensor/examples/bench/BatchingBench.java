@@ -3,11 +3,11 @@ package io.bittensor.examples.bench;
 import io.bittensor.axon.Axon;
 import io.bittensor.dendrite.Dendrite;
 import io.bittensor.examples.mnist.MnistModel;
-import io.bittensor.examples.mnist.MnistNeuron;
 import io.bittensor.neuron.BatchingNeuron;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
+import io.bittensor.runtime.SnapshotNeuron;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -40,8 +40,8 @@ public final class BatchingBench {
                 + "%.0f s per round, load average at start %s%n",
                 Runtime.getRuntime().availableProcessors(), callers, rows, seconds, ClosedLoop.loadAverage());
         MnistModel model = new MnistModel(MnistModel.Options.defaults(1, MnistModel.DEFAULT_LEARNING_RATE, 1000));
-        Neuron plain = new MnistNeuron(model.copy(), 16);
-        try (BatchingNeuron batched = BatchingNeuron.builder(new MnistNeuron(model.copy(), 16))
+        Neuron plain = new SnapshotNeuron(model.copy(), 16);
+        try (BatchingNeuron batched = BatchingNeuron.builder(new SnapshotNeuron(model.copy(), 16))
                      .maxBatchRows(256).maxWait(Duration.ofMillis(1)).build();
              // Workers mostly wait for their batch: enough of them for every caller to be queued.
              Axon a = Axon.builder().bindAddress("127.0.0.1").port(0).workerThreads(callers + 2)

@@ -1,6 +1,8 @@
 package io.bittensor.examples.mnist;
 
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import io.bittensor.runtime.Batch;
 import io.bittensor.runtime.Evaluation;
 import io.bittensor.runtime.NeuronModel;
@@ -156,6 +158,12 @@ public final class MnistModel implements NeuronModel {
 
     public Options options() {
         return options;
+    }
+
+    /** MNIST digits, one channel of 28 × 28: what routers may send us. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.image(1, MnistSplit.ROWS, MnistSplit.COLS));
     }
 
     @Override
