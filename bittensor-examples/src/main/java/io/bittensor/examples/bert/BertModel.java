@@ -68,6 +68,7 @@ public final class BertModel implements AutoCloseable {
     private static final String NETWORK = "network";
     private static final String SERVED_GRAD = "served_grad";
     private static final String OUTPUT = "output";
+    private static final String HIDDEN = "hidden";
     private static final String STUDENT = "student";
     private static final String LOCAL_LOGITS = "local_logits";
     private static final String LOCAL_LOSS = "local_loss";
@@ -177,7 +178,7 @@ public final class BertModel implements AutoCloseable {
             f = linear(sd, rng, params, p + "ffn2", f, c.ffn(), h);
             x = layerNorm(sd, rng, params, p + "ln2", x.add(f), h);
         }
-        SDVariable hidden = x;
+        SDVariable hidden = sd.identity(HIDDEN, x);
 
         SDVariable s = sd.nn.relu(linear(sd, rng, params, "student1", stop(sd, hidden), h, h), 0);
         SDVariable student = linear(sd, rng, params, "student2", s, h, NETWORK_DIM).rename(STUDENT);
@@ -225,8 +226,9 @@ public final class BertModel implements AutoCloseable {
     }
 
     /**
-     * Layer norm over the last axis of {@code [N, width]}, from primitives: M2.1's fused
-     * {@code layerNorm} got its gain gradient 4 % wrong here (measured by central differences).
+     * Layer norm over the last axis of {@code [N, width]}, from primitives (mean, variance, sqrt),
+     * whose gradients are plain ops; the fused {@code layerNorm} gave the same gradients in our
+     * central-difference check, so either would do.
      */
     private static SDVariable normalize(SameDiff sd, SDVariable x, SDVariable gain, SDVariable bias) {
         SDVariable centered = x.sub(x.mean(true, 1));
@@ -305,6 +307,18 @@ public final class BertModel implements AutoCloseable {
         return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
                 o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
                 correct(o.get(LOCAL_LOGITS), batch.labels()), batch.labels().length, networkGrad);
+    }
+
+    /**
+     * The router's context: the encoder's output at each sequence's first position ([CLS]),
+     * {@code [b, H]}, for the batch's (masked) inputs.
+     */
+    public synchronized INDArray pooled(Batch batch) {
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        ph.put(EMBEDDED, embed(batch.inputIds(), batch.batch(), batch.sequence()));
+        ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {batch.batch(), batch.sequence()}, 'c'));
+        INDArray hidden = sd.outputSingle(ph, HIDDEN).reshape('c', batch.batch(), batch.sequence(), config.hidden());
+        return hidden.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c');
     }
 
     /** Local-head loss and top-1 hits on a batch, without training. */
