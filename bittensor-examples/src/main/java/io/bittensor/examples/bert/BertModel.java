@@ -111,6 +111,7 @@ public final class BertModel implements AutoCloseable {
     private final SameDiff sd;
     private final List<String> graphParameters;
     private final List<String> localParameters;
+    private final List<String> servedParameters;
     private final List<String> parameterNames;
     private final INDArray positions;
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
@@ -129,6 +130,11 @@ public final class BertModel implements AutoCloseable {
         SplittableRandom rng = new SplittableRandom(seed);
         this.graphParameters = Collections.unmodifiableList(build(sd, config, rng));
         this.localParameters = graphParameters.stream().filter(n -> !n.startsWith("student")).toList();
+        // Asking SameDiff for the gradient of a variable the loss does not reach returns an
+        // uninitialised array (it once poisoned a swarm with NaN): the served output never
+        // reaches the MLM head.
+        this.servedParameters = graphParameters.stream()
+                .filter(n -> !n.startsWith("head_") && !n.equals("vocab_b") && !n.equals(TOK_EMB)).toList();
         this.positions = normal(rng, 0.02, config.maxPositions(), config.hidden());
         List<String> all = new ArrayList<>(graphParameters);
         all.add(POS_EMB);
@@ -377,7 +383,7 @@ public final class BertModel implements AutoCloseable {
         ph.put(EMBEDDED, embed(flat, b, t));
         ph.put(ATTN_MASK, paddingMask(flat, b, t));
         ph.put(SERVED_GRAD, gradOutput.castTo(DataType.FLOAT).reshape('c', (long) b * t, NETWORK_DIM));
-        List<String> wanted = new ArrayList<>(graphParameters);
+        List<String> wanted = new ArrayList<>(servedParameters);
         wanted.add(EMBEDDED);
         Map<String, INDArray> g = sd.calculateGradients(ph, wanted);
         return new TextBackward(withEmbeddingGrads(g, flat, b, t));

@@ -83,6 +83,7 @@ public final class BertTrainer implements AutoCloseable {
     private int nextEpoch = 1;
     private double bestLoss = Double.POSITIVE_INFINITY;
     private int cursor;
+    private long droppedNonFinite;
     private volatile boolean stopRequested;
 
     /**
@@ -233,9 +234,9 @@ public final class BertTrainer implements AutoCloseable {
                 epoch, v[0], Math.exp(v[0]), 100 * v[1], seconds,
                 steps * (double) batch * settings.model().sequence() / seconds, stats.peersKnown(),
                 stats.remoteCalls(), 100 * stats.remoteSuccessRate(), stats.requestsServed()));
-        LOG.info("network: served Forward {}, Backward {}; peers' gradients applied {}, dropped {}",
-                servedForward.get(), servedBackward.get(), served.queue().offered() - served.queue().dropped(),
-                served.queue().dropped());
+        LOG.info("network: served Forward {}, Backward {}; peers' gradients queued {}, dropped {} (queue full),"
+                        + " skipped {} (not finite)", servedForward.get(), servedBackward.get(),
+                served.queue().offered(), served.queue().dropped(), droppedNonFinite);
         if (v[0] < bestLoss) {
             bestLoss = v[0];
             model.saveCheckpoint(modelPath, Map.of("epoch", Integer.toString(epoch),
@@ -272,6 +273,12 @@ public final class BertTrainer implements AutoCloseable {
         }
         if (queued.size() > 1) {
             sum.values().forEach(v -> v.divi(queued.size()));
+        }
+        // A sum is non-finite when any entry is: one pass per array, and a poisoned step is skipped.
+        if (!sum.values().stream().allMatch(v -> Double.isFinite(v.sumNumber().doubleValue()))) {
+            droppedNonFinite++;
+            LOG.debug("peers' gradients with NaN or infinity dropped ({} so far)", droppedNonFinite);
+            return;
         }
         model.applyGradients(sum);
     }
