@@ -20,7 +20,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
 
@@ -300,14 +302,17 @@ public final class BertModel implements AutoCloseable {
             throw new IllegalArgumentException("network output must be [" + batch.batch() + ", " + batch.sequence()
                     + ", 512], got " + Arrays.toString(network.shape()));
         }
-        ph.put(NETWORK, network.castTo(DataType.FLOAT).reshape('c', n, NETWORK_DIM));
+        INDArray net = network.castTo(DataType.FLOAT).dup('c').reshape('c', n, NETWORK_DIM);
+        BooleanIndexing.replaceWhere(net, 0.0, Conditions.isNan()); // as the original: a peer's NaN counts as silence
+        ph.put(NETWORK, net);
         List<String> wanted = new ArrayList<>(graphParameters);
         wanted.add(EMBEDDED);
         wanted.add(NETWORK);
         OutAndGrad r = sd.calculateGradientsAndOutputs(ph,
                 List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_LOGITS), wanted);
         Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
-        INDArray networkGrad = grads.remove(NETWORK).reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM);
+        // A copy: it goes to the peers on another thread while this model runs its next step.
+        INDArray networkGrad = grads.remove(NETWORK).dup('c').reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM);
         applyGradients(withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
         Map<String, INDArray> o = r.getOutputs();
         return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
@@ -362,7 +367,9 @@ public final class BertModel implements AutoCloseable {
         Map<String, INDArray> ph = new LinkedHashMap<>();
         ph.put(EMBEDDED, embed(flat, (int) s[0], (int) s[1]));
         ph.put(ATTN_MASK, paddingMask(flat, (int) s[0], (int) s[1]));
-        return sd.outputSingle(ph, OUTPUT).reshape('c', s[0], s[1], NETWORK_DIM);
+        // A copy: SameDiff recycles its output arrays on the next call, and the Axon encodes this
+        // one after we return.
+        return sd.outputSingle(ph, OUTPUT).dup('c').reshape('c', s[0], s[1], NETWORK_DIM);
     }
 
     /**
@@ -385,7 +392,9 @@ public final class BertModel implements AutoCloseable {
         ph.put(SERVED_GRAD, gradOutput.castTo(DataType.FLOAT).reshape('c', (long) b * t, NETWORK_DIM));
         List<String> wanted = new ArrayList<>(servedParameters);
         wanted.add(EMBEDDED);
-        Map<String, INDArray> g = sd.calculateGradients(ph, wanted);
+        Map<String, INDArray> g = new LinkedHashMap<>();
+        // Copies: these wait in a queue while SameDiff recycles its arrays on later calls.
+        sd.calculateGradients(ph, wanted).forEach((k, v) -> g.put(k, v.dup('c')));
         return new TextBackward(withEmbeddingGrads(g, flat, b, t));
     }
 
