@@ -14,7 +14,7 @@ Usage: ./start_bittensor.sh [OPTIONS] [-- EXTRA NEURON FLAGS]
 
 Options (the original's; values 'none' mean "not given"):
  -h, --help            Print this help and exit
- -n, --neuron          Neuron to run: mnist (default)
+ -n, --neuron          Neuron to run: mnist (default) or bert
  -l, --logdir          Where metrics (CSV) and plots (PNG) go          --logdir
  -p, --port            Port accepting requests (the Axon), if -a is not given
  -c, --chain_endpoint  Reserved for a chain-backed metagraph (ignored)  --chain_endpoint
@@ -81,7 +81,8 @@ fi
 
 case "$neuron" in
   mnist) main=io.bittensor.examples.mnist.MnistNeuronMain ;;
-  *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist)" >&2; exit 2 ;;
+  bert) main=io.bittensor.examples.bert.BertNeuronMain ;;
+  *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist, bert)" >&2; exit 2 ;;
 esac
 
 # The memory budget (docs/reliability.md): heap, ND4J's off-heap arrays, and the resident size past

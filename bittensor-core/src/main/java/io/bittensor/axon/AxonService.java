@@ -2,6 +2,7 @@ package io.bittensor.axon;
 
 import io.bittensor.crypto.NonceWindow;
 import io.bittensor.crypto.RequestSigner;
+import io.bittensor.neuron.InvalidInputException;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.ReturnCodes;
 import io.bittensor.neuron.UnsupportedModalityException;
@@ -258,6 +259,8 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             return call.run();
         } catch (UnsupportedModalityException e) {
             throw new Refusal(ReturnCode.UNSUPPORTED_MODALITY, e.getMessage());
+        } catch (InvalidInputException e) {
+            throw new Refusal(e.code(), e.getMessage());
         }
     }
 

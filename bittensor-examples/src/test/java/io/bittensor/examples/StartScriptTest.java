@@ -58,6 +58,14 @@ class StartScriptTest {
     }
 
     @Test
+    void bertRunsTheTextNeuron() throws Exception {
+        Result r = run("--dry-run", "-n", "bert", "-a", "9200", "--", "--corpus", "texts/");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("java -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bert.BertNeuronMain"
+                + " --axon_port 9200 --corpus texts/", r.out());
+    }
+
+    @Test
     void badOptionsAreOneLineAndExitCode2() throws Exception {
         for (String[] args : new String[][] {{"-x"}, {"-b"}, {"-n", "gpt2"}, {"-t", "token"}}) {
             Result r = run(args);

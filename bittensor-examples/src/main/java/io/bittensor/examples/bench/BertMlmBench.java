@@ -1,0 +1,168 @@
+package io.bittensor.examples.bench;
+
+import io.bittensor.config.NativeBackend;
+import io.bittensor.examples.bert.BertConfig;
+import io.bittensor.examples.bert.BertModel;
+import io.bittensor.examples.bert.MlmMasking;
+import io.bittensor.examples.bert.TextCorpus;
+import io.bittensor.examples.bert.UnigramBaseline;
+import io.bittensor.examples.bert.WordPiece;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.learning.config.Adam;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The text model's masked-language-model benchmark on the State of the Union addresses: trains
+ * alone for a fixed wall-clock budget and, every few minutes, scores the validation addresses
+ * (the last 23, by year) on fixed masks against a unigram model scored on the same masks.
+ * Prints a table: validation loss and perplexity, masked-token top-1 accuracy, the gap to the
+ * unigram model, and training tokens per second (tokens = batch × sequence per step, evaluation
+ * time excluded).
+ */
+@Command(name = "bert-mlm-bench", mixinStandardHelpOptions = true,
+        description = "Trains the BERT-style model alone on SOTU and prints MLM validation loss against a unigram model.")
+public final class BertMlmBench implements Callable<Integer> {
+    @Option(names = "--datapath", defaultValue = "data/", description = "Where the corpus and vocabulary live (fetched if absent). Default: ${DEFAULT-VALUE}")
+    Path datapath;
+    @Option(names = "--preset", defaultValue = "default", description = "default or original. Default: ${DEFAULT-VALUE}")
+    String preset;
+    @Option(names = "--minutes", defaultValue = "30", description = "Training budget (wall clock, evaluations included). Default: ${DEFAULT-VALUE}")
+    double minutes;
+    @Option(names = "--eval_minutes", defaultValue = "3", description = "Minutes between evaluations. Default: ${DEFAULT-VALUE}")
+    double evalMinutes;
+    @Option(names = "--batch_size", defaultValue = "32", description = "Default: ${DEFAULT-VALUE}")
+    int batchSize;
+    @Option(names = "--learning_rate", defaultValue = "1e-3", description = "Adam. Default: ${DEFAULT-VALUE}")
+    double learningRate;
+    @Option(names = "--validation_limit", defaultValue = "0", description = "Score only the first N validation sequences (0 = all).")
+    int validationLimit;
+    @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    public static void main(String[] args) {
+        NativeBackend.selectFastest();
+        System.exit(new CommandLine(new BertMlmBench()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        BertConfig config = BertConfig.preset(preset);
+        long t0 = System.nanoTime();
+        WordPiece tokenizer = WordPiece.bertBaseUncased(datapath);
+        TextCorpus corpus = TextCorpus.sotu(datapath, tokenizer);
+        double loadS = (System.nanoTime() - t0) / 1e9;
+        List<int[]> train = MlmMasking.sequences(corpus.train(), config.sequence());
+        List<int[]> validation = MlmMasking.sequences(corpus.validation(), config.sequence());
+        if (validationLimit > 0 && validation.size() > validationLimit) {
+            validation = validation.subList(0, validationLimit);
+        }
+        MlmMasking masking = MlmMasking.bert();
+        // Fixed validation masks: every evaluation, and the unigram model, see the same ones.
+        SplittableRandom valRng = new SplittableRandom(12345);
+        List<BertModel.Batch> valBatches = new ArrayList<>();
+        for (int i = 0; i < validation.size(); i += batchSize) {
+            valBatches.add(masking.mask(validation.subList(i, Math.min(validation.size(), i + batchSize)), valRng));
+        }
+        UnigramBaseline unigram = new UnigramBaseline(corpus.train(), config.vocabSize());
+        double uniSum = 0;
+        long uniCorrect = 0;
+        long masked = 0;
+        for (BertModel.Batch b : valBatches) {
+            uniSum += unigram.loss(b.labels());
+            uniCorrect += unigram.correct(b.labels());
+            masked += b.labels().length;
+        }
+        double unigramLoss = uniSum / masked;
+
+        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e, batch %d; %s%n", config.describe(), learningRate,
+                batchSize, NativeBackend.describe());
+        System.out.printf(Locale.ROOT, "corpus: %d training addresses (%,d tokens, %,d sequences), %d validation addresses"
+                + " %s … %s (%,d tokens, %,d sequences, %,d masked); loaded in %.1f s%n",
+                corpus.train().size(), corpus.trainTokens(), train.size(), corpus.validation().size(),
+                corpus.validationNames().get(0), corpus.validationNames().get(corpus.validationNames().size() - 1),
+                corpus.validationTokens(), validation.size(), masked, loadS);
+        System.out.printf(Locale.ROOT, "unigram model on the validation masks: loss %.3f nats (perplexity %.0f), top-1 %.1f %%%n",
+                unigramLoss, Math.exp(unigramLoss), 100.0 * uniCorrect / masked);
+        System.out.printf(Locale.ROOT, "load average at start: %s%n", loadAverage());
+        System.out.println();
+        System.out.println("| minutes | steps | train loss | val loss | val ppl | top-1 % | below unigram | train tokens/s | load |");
+        System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+
+        long budget = (long) (minutes * 60e9);
+        long evalEvery = (long) (evalMinutes * 60e9);
+        double bestGap = Double.NEGATIVE_INFINITY;
+        try (BertModel model = new BertModel(config, seed, new Adam(learningRate))) {
+            SplittableRandom rng = new SplittableRandom(seed);
+            Random shuffler = new Random(seed);
+            List<int[]> order = new ArrayList<>(train);
+            int cursor = order.size();
+            long start = System.nanoTime();
+            long trainNanos = 0;
+            long steps = 0;
+            double lossSum = 0;
+            int lossCount = 0;
+            long nextEval = start + evalEvery;
+            while (true) {
+                long now = System.nanoTime();
+                boolean last = now - start >= budget;
+                if (now >= nextEval || last) {
+                    Eval e = evaluate(model, valBatches);
+                    double gap = unigramLoss - e.loss;
+                    bestGap = Math.max(bestGap, gap);
+                    System.out.printf(Locale.ROOT, "| %.1f | %d | %.3f | %.3f | %.1f | %.1f | %.3f | %.0f | %s |%n",
+                            (System.nanoTime() - start) / 60e9, steps, lossCount == 0 ? Double.NaN : lossSum / lossCount,
+                            e.loss, Math.exp(e.loss), 100.0 * e.correct / e.masked, gap,
+                            steps * (double) batchSize * config.sequence() / (trainNanos / 1e9), loadAverage());
+                    lossSum = 0;
+                    lossCount = 0;
+                    nextEval = System.nanoTime() + evalEvery;
+                    if (last) {
+                        break;
+                    }
+                }
+                if (cursor + batchSize > order.size()) {
+                    Collections.shuffle(order, shuffler);
+                    cursor = 0;
+                }
+                BertModel.Batch batch = masking.mask(order.subList(cursor, cursor + batchSize), rng);
+                cursor += batchSize;
+                long s0 = System.nanoTime();
+                lossSum += model.trainLocal(batch).loss();
+                trainNanos += System.nanoTime() - s0;
+                lossCount++;
+                steps++;
+            }
+        }
+        System.out.printf(Locale.ROOT, "%nbest gap below the unigram model: %.3f nats per masked token (goal ≥ 0.8)%n", bestGap);
+        return 0;
+    }
+
+    private record Eval(double loss, long correct, long masked) {}
+
+    private static Eval evaluate(BertModel model, List<BertModel.Batch> batches) {
+        double sum = 0;
+        long correct = 0;
+        long masked = 0;
+        for (BertModel.Batch b : batches) {
+            BertModel.Evaluation e = model.evaluate(b);
+            sum += e.loss() * e.masked();
+            correct += e.correct();
+            masked += e.masked();
+        }
+        return new Eval(sum / masked, correct, masked);
+    }
+
+    private static String loadAverage() {
+        return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+}

@@ -1,0 +1,613 @@
+package io.bittensor.examples.bert;
+
+import io.bittensor.training.CheckpointException;
+import io.bittensor.training.Checkpoints;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * The text neuron's model, after the original's BERT masked-language-model synapse, as one
+ * SameDiff graph plus two embedding tables.
+ *
+ * <pre>
+ * ids [b,t] ─ E[ids] + P[0..t) (outside the graph) ─▶ embedded [b,t,H] ─ layer norm
+ *   ─ L × { multi-head self-attention (padding mask) + residual, layer norm,
+ *           FFN (gelu) + residual, layer norm } ─▶ hidden [N=b·t, H]
+ * student:  stop(hidden) ─ H→H relu ─ H→512 ─▶ student [N,512]        (learns only by distillation)
+ * served:   (hidden ⊕ student) ─ joiner (H+512→512) ─▶ output [N,512]  (forwardText)
+ * MLM, at masked positions only (select [m,N] · rows):
+ *   local:  joiner(hidden ⊕ stop(student)) ─ dense H, gelu, LN ─ ·Eᵀ + bias ─▶ logits [m,V] → local_loss
+ *   remote: joiner(hidden ⊕ network)       ─ same head                      ─▶ remote_loss
+ *   distill: MSE(student, stop(network))
+ * </pre>
+ *
+ * <p>Why the embeddings sit outside the graph: SameDiff M2.1's {@code gather} has a broken
+ * gradient (wrong rows, repeated ids dropped) and a one-hot product costs V·H per token. Rows are
+ * pulled natively, the graph's gradient with respect to {@code embedded} is scatter-added into the
+ * tables, and the token table doubles as the output layer (tied, as BERT), so it is also a graph
+ * variable and collects the output layer's gradient there.
+ *
+ * <p>Only masked rows reach the 30 522-way softmax: a selection matrix {@code [m, N]} picks them
+ * (a product, whose gradient is exact) before the joiner and the head.
+ *
+ * <p>Unlike the original, the student is a small net over the (stopped) encoder output instead of
+ * a second transformer: it costs a tenth as much, as the MNIST neuron's student does.
+ *
+ * <p>Threads: the training thread owns the model it trains; serve a {@link #copy()}. Calls on one
+ * instance are serialized.
+ */
+public final class BertModel implements AutoCloseable {
+    public static final int NETWORK_DIM = 512;
+
+    static final String TOK_EMB = "tok_emb";
+    static final String POS_EMB = "pos_emb";
+
+    private static final String EMBEDDED = "embedded";
+    private static final String ATTN_MASK = "attn_mask";
+    private static final String SELECT = "select";
+    private static final String LABELS = "labels";
+    private static final String NETWORK = "network";
+    private static final String SERVED_GRAD = "served_grad";
+    private static final String OUTPUT = "output";
+    private static final String HIDDEN = "hidden";
+    private static final String STUDENT = "student";
+    private static final String LOCAL_LOGITS = "local_logits";
+    private static final String LOCAL_LOSS = "local_loss";
+    private static final String REMOTE_LOSS = "remote_loss";
+    private static final String DISTILL_LOSS = "distill_loss";
+    private static final String TOTAL_LOSS = "total_loss";
+    private static final String SERVED_LOSS = "served_loss";
+
+    static final String MODEL_ID = "bittensor-bert-mlm-v1";
+    private static final String OPTIMIZER_PREFIX = "optimizer/";
+
+    private static final double LAYER_NORM_EPS = 1e-12; // BERT's
+
+    private enum Mode { LOCAL, NETWORK, SERVED }
+
+    /** One masked-language-model batch: inputs (masked), padding mask, masked positions and their true ids. */
+    public record Batch(int batch, int sequence, int[] inputIds, float[] attention, int[] maskedPositions, int[] labels) {
+        public Batch {
+            if (inputIds.length != batch * sequence || attention.length != inputIds.length) {
+                throw new IllegalArgumentException("ids and attention must hold batch × sequence entries");
+            }
+            if (maskedPositions.length != labels.length || labels.length == 0) {
+                throw new IllegalArgumentException("need as many labels as masked positions, at least one");
+            }
+        }
+    }
+
+    /** Result of one step. {@code networkGrad} ({@code [b,t,512]}) is null for a local step. */
+    public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss, int correct,
+            int masked, INDArray networkGrad) {}
+
+    /** Masked-token loss (mean, nats) and top-1 hits of an evaluation batch. */
+    public record Evaluation(double loss, int correct, int masked) {}
+
+    /** Gradients of {@code sum(gradOutput ⊙ forwardText(ids))} with respect to the parameters. */
+    public record TextBackward(Map<String, INDArray> parameterGrads) {}
+
+    private final BertConfig config;
+    private final IUpdater updaterConfig;
+    private final SameDiff sd;
+    private final List<String> graphParameters;
+    private final List<String> localParameters;
+    private final List<String> servedParameters;
+    private final List<String> parameterNames;
+    private final INDArray positions;
+    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private Mode mode;
+    private int iteration;
+
+    /**
+     * @param config  sizes
+     * @param seed    initial weights
+     * @param updater the optimizer (for example Adam 1e-3)
+     */
+    public BertModel(BertConfig config, long seed, IUpdater updater) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.updaterConfig = Objects.requireNonNull(updater, "updater");
+        this.sd = SameDiff.create();
+        SplittableRandom rng = new SplittableRandom(seed);
+        this.graphParameters = Collections.unmodifiableList(build(sd, config, rng));
+        this.localParameters = graphParameters.stream().filter(n -> !n.startsWith("student")).toList();
+        // Asking SameDiff for the gradient of a variable the loss does not reach returns an
+        // uninitialised array (it once poisoned a swarm with NaN): the served output never
+        // reaches the MLM head.
+        this.servedParameters = graphParameters.stream()
+                .filter(n -> !n.startsWith("head_") && !n.equals("vocab_b") && !n.equals(TOK_EMB)).toList();
+        this.positions = normal(rng, 0.02, config.maxPositions(), config.hidden());
+        List<String> all = new ArrayList<>(graphParameters);
+        all.add(POS_EMB);
+        this.parameterNames = Collections.unmodifiableList(all);
+        for (String name : parameterNames) {
+            INDArray p = param(name);
+            long size = updater.stateSize(p.length());
+            updaters.put(name, size == 0 ? updater.instantiate((INDArray) null, false)
+                    : updater.instantiate(Nd4j.zeros(DataType.FLOAT, 1, size), true));
+        }
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    // ---------------------------------------------------------------- graph
+
+    private static List<String> build(SameDiff sd, BertConfig c, SplittableRandom rng) {
+        List<String> params = new ArrayList<>();
+        int h = c.hidden();
+        SDVariable embedded = sd.placeHolder(EMBEDDED, DataType.FLOAT, -1, -1, h);
+        SDVariable attnMask = sd.placeHolder(ATTN_MASK, DataType.FLOAT, -1, -1);
+        SDVariable select = sd.placeHolder(SELECT, DataType.FLOAT, -1, -1);
+        SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1);
+        SDVariable network = sd.placeHolder(NETWORK, DataType.FLOAT, -1, NETWORK_DIM);
+        SDVariable servedGrad = sd.placeHolder(SERVED_GRAD, DataType.FLOAT, -1, NETWORK_DIM);
+
+        SDVariable tokEmb = var(sd, params, TOK_EMB, normal(rng, 0.02, c.vocabSize(), h));
+        SDVariable shape3 = sd.shape(embedded);
+
+        SDVariable x = layerNorm(sd, rng, params, "emb_ln", sd.reshape(embedded, -1, h), h);
+        int perHead = h / c.heads();
+        for (int l = 0; l < c.layers(); l++) {
+            String p = "layer" + l + "_";
+            // multiHeadDotProductAttention takes [batch, features, time].
+            SDVariable xt = sd.permute(sd.reshape(x, shape3), 0, 2, 1);
+            SDVariable wq = var(sd, params, p + "wq", normal(rng, 0.02, c.heads(), perHead, h));
+            SDVariable wk = var(sd, params, p + "wk", normal(rng, 0.02, c.heads(), perHead, h));
+            SDVariable wv = var(sd, params, p + "wv", normal(rng, 0.02, c.heads(), perHead, h));
+            SDVariable wo = var(sd, params, p + "wo", normal(rng, 0.02, h, h));
+            SDVariable att = sd.nn.multiHeadDotProductAttention(xt, xt, xt, wq, wk, wv, wo, attnMask, true);
+            SDVariable att2 = sd.reshape(sd.permute(att, 0, 2, 1), -1, h)
+                    .add(var(sd, params, p + "bo", Nd4j.zeros(DataType.FLOAT, h)));
+            x = layerNorm(sd, rng, params, p + "ln1", x.add(att2), h);
+            SDVariable f = sd.nn.gelu(linear(sd, rng, params, p + "ffn1", x, h, c.ffn()));
+            f = linear(sd, rng, params, p + "ffn2", f, c.ffn(), h);
+            x = layerNorm(sd, rng, params, p + "ln2", x.add(f), h);
+        }
+        SDVariable hidden = sd.identity(HIDDEN, x);
+
+        SDVariable s = sd.nn.relu(linear(sd, rng, params, "student1", stop(sd, hidden), h, h), 0);
+        SDVariable student = linear(sd, rng, params, "student2", s, h, NETWORK_DIM).rename(STUDENT);
+
+        // The joiner as two halves of one (H+512)×512 matrix: x·Wh + ctx·Wc + b.
+        SDVariable wjh = var(sd, params, "joiner_wh", normal(rng, 0.02, h, NETWORK_DIM));
+        SDVariable wjc = var(sd, params, "joiner_wc", normal(rng, 0.02, NETWORK_DIM, NETWORK_DIM));
+        SDVariable bj = var(sd, params, "joiner_b", Nd4j.zeros(DataType.FLOAT, NETWORK_DIM));
+        hidden.mmul(wjh).add(student.mmul(wjc)).add(OUTPUT, bj);
+
+        SDVariable selHidden = select.mmul(hidden);
+        SDVariable localJoined = selHidden.mmul(wjh).add(stop(sd, select.mmul(student)).mmul(wjc)).add(bj);
+        SDVariable remoteJoined = selHidden.mmul(wjh).add(select.mmul(network).mmul(wjc)).add(bj);
+
+        SDVariable wt = var(sd, params, "head_w", normal(rng, 0.02, NETWORK_DIM, h));
+        SDVariable bt = var(sd, params, "head_b", Nd4j.zeros(DataType.FLOAT, h));
+        SDVariable lnG = var(sd, params, "head_ln_g", Nd4j.ones(DataType.FLOAT, h));
+        SDVariable lnB = var(sd, params, "head_ln_b", Nd4j.zeros(DataType.FLOAT, h));
+        SDVariable vocabBias = var(sd, params, "vocab_b", Nd4j.zeros(DataType.FLOAT, c.vocabSize()));
+        SDVariable localLogits = head(sd, localJoined, wt, bt, lnG, lnB, tokEmb, vocabBias).rename(LOCAL_LOGITS);
+        SDVariable remoteLogits = head(sd, remoteJoined, wt, bt, lnG, lnB, tokEmb, vocabBias);
+
+        SDVariable localLoss = sd.loss.sparseSoftmaxCrossEntropy(localLogits, labels).mean().rename(LOCAL_LOSS);
+        SDVariable remoteLoss = sd.loss.sparseSoftmaxCrossEntropy(remoteLogits, labels).mean().rename(REMOTE_LOSS);
+        // Mean over all elements, as torch's F.mse_loss.
+        SDVariable distill = student.sub(stop(sd, network)).mul(student.sub(stop(sd, network))).mean()
+                .rename(DISTILL_LOSS);
+        localLoss.add(remoteLoss).add(TOTAL_LOSS, distill);
+
+        sd.getVariable(OUTPUT).mul(servedGrad).sum(SERVED_LOSS);
+        return params;
+    }
+
+    private static SDVariable head(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt, SDVariable lnG,
+            SDVariable lnB, SDVariable tokEmb, SDVariable vocabBias) {
+        SDVariable t = normalize(sd, sd.nn.gelu(joined.mmul(wt).add(bt)), lnG, lnB);
+        return sd.mmul(t, tokEmb, false, true, false).add(vocabBias);
+    }
+
+    private static SDVariable layerNorm(SameDiff sd, SplittableRandom rng, List<String> params, String name,
+            SDVariable x, int width) {
+        SDVariable g = var(sd, params, name + "_g", Nd4j.ones(DataType.FLOAT, width));
+        SDVariable b = var(sd, params, name + "_b", Nd4j.zeros(DataType.FLOAT, width));
+        return normalize(sd, x, g, b);
+    }
+
+    /**
+     * Layer norm over the last axis of {@code [N, width]}, from primitives (mean, variance, sqrt),
+     * whose gradients are plain ops; the fused {@code layerNorm} gave the same gradients in our
+     * central-difference check, so either would do.
+     */
+    private static SDVariable normalize(SameDiff sd, SDVariable x, SDVariable gain, SDVariable bias) {
+        SDVariable centered = x.sub(x.mean(true, 1));
+        SDVariable std = sd.math.sqrt(centered.mul(centered).mean(true, 1).add(LAYER_NORM_EPS));
+        return centered.div(std).mul(gain).add(bias);
+    }
+
+    private static SDVariable linear(SameDiff sd, SplittableRandom rng, List<String> params, String name,
+            SDVariable x, int in, int out) {
+        SDVariable w = var(sd, params, name + "_w", normal(rng, 0.02, in, out));
+        SDVariable b = var(sd, params, name + "_b", Nd4j.zeros(DataType.FLOAT, out));
+        return x.mmul(w).add(b);
+    }
+
+    private static SDVariable var(SameDiff sd, List<String> params, String name, INDArray init) {
+        params.add(name);
+        return sd.var(name, init);
+    }
+
+    private static SDVariable stop(SameDiff sd, SDVariable v) {
+        return new StopGradient(sd, v).outputVariable();
+    }
+
+    /** N(0, std²) weights, as BERT's initializer. */
+    private static INDArray normal(SplittableRandom rng, double std, long... shape) {
+        long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        float[] v = new float[Math.toIntExact(n)];
+        java.util.Random gaussian = new java.util.Random(rng.nextLong());
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (gaussian.nextGaussian() * std);
+        }
+        return Nd4j.create(v, shape, DataType.FLOAT);
+    }
+
+    // ---------------------------------------------------------------- training
+
+    /** One optimizer step on the local loss alone. */
+    public synchronized StepResult trainLocal(Batch batch) {
+        useMode(Mode.LOCAL);
+        Map<String, INDArray> ph = inputs(batch);
+        List<String> wanted = new ArrayList<>(localParameters);
+        wanted.add(EMBEDDED);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), wanted);
+        Map<String, INDArray> grads = withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
+                batch.sequence());
+        applyGradients(grads);
+        double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
+        return new StepResult(loss, loss, Double.NaN, Double.NaN,
+                correct(r.getOutputs().get(LOCAL_LOGITS), batch.labels()), batch.labels().length, null);
+    }
+
+    /**
+     * One step with the network's answer: loss = local + remote + distillation.
+     *
+     * @param network the router's combined peer output {@code [b,t,512]}; zeros where no peer answered
+     * @return the losses, and d loss / d network ({@code [b,t,512]}) for the peers' Backward
+     */
+    public synchronized StepResult trainWithNetwork(Batch batch, INDArray network) {
+        useMode(Mode.NETWORK);
+        Map<String, INDArray> ph = inputs(batch);
+        long n = (long) batch.batch() * batch.sequence();
+        if (network.length() != n * NETWORK_DIM) {
+            throw new IllegalArgumentException("network output must be [" + batch.batch() + ", " + batch.sequence()
+                    + ", 512], got " + Arrays.toString(network.shape()));
+        }
+        INDArray net = network.castTo(DataType.FLOAT).dup('c').reshape('c', n, NETWORK_DIM);
+        BooleanIndexing.replaceWhere(net, 0.0, Conditions.isNan()); // as the original: a peer's NaN counts as silence
+        ph.put(NETWORK, net);
+        List<String> wanted = new ArrayList<>(graphParameters);
+        wanted.add(EMBEDDED);
+        wanted.add(NETWORK);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(ph,
+                List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_LOGITS), wanted);
+        Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
+        // A copy: it goes to the peers on another thread while this model runs its next step.
+        INDArray networkGrad = grads.remove(NETWORK).dup('c').reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM);
+        applyGradients(withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
+        Map<String, INDArray> o = r.getOutputs();
+        return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
+                o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
+                correct(o.get(LOCAL_LOGITS), batch.labels()), batch.labels().length, networkGrad);
+    }
+
+    /**
+     * The router's context: the encoder's output at each sequence's first position ([CLS]),
+     * {@code [b, H]}, for the batch's (masked) inputs.
+     */
+    public synchronized INDArray pooled(Batch batch) {
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        ph.put(EMBEDDED, embed(batch.inputIds(), batch.batch(), batch.sequence()));
+        ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {batch.batch(), batch.sequence()}, 'c'));
+        INDArray hidden = sd.outputSingle(ph, HIDDEN).reshape('c', batch.batch(), batch.sequence(), config.hidden());
+        return hidden.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c');
+    }
+
+    /** Local-head loss and top-1 hits on a batch, without training. */
+    public synchronized Evaluation evaluate(Batch batch) {
+        Map<String, INDArray> o = sd.output(inputs(batch), LOCAL_LOSS, LOCAL_LOGITS);
+        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_LOGITS), batch.labels()),
+                batch.labels().length);
+    }
+
+    /**
+     * Applies parameter gradients with this model's optimizer (one step): the training steps', and
+     * those that peers' Backward calls produced on a served copy. Unknown names are ignored.
+     */
+    public synchronized void applyGradients(Map<String, INDArray> grads) {
+        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
+            GradientUpdater<?> u = updaters.get(e.getKey());
+            if (u == null) {
+                continue;
+            }
+            INDArray p = param(e.getKey());
+            // Updaters work on flat [1, n] views (their state is laid out that way).
+            INDArray g = e.getValue().castTo(DataType.FLOAT).dup('c').reshape(1, p.length());
+            u.applyUpdater(g, iteration, 0);
+            p.subi(g.reshape(p.shape()));
+        }
+        iteration++;
+    }
+
+    // ---------------------------------------------------------------- serving
+
+    /** Token ids {@code [b,t]} (any integer type) → {@code [b,t,512]}, the joined local output. */
+    public synchronized INDArray forwardText(INDArray ids) {
+        long[] s = checkIds(ids);
+        int[] flat = ids.castTo(DataType.INT).dup('c').data().asInt();
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        ph.put(EMBEDDED, embed(flat, (int) s[0], (int) s[1]));
+        ph.put(ATTN_MASK, paddingMask(flat, (int) s[0], (int) s[1]));
+        // A copy: SameDiff recycles its output arrays on the next call, and the Axon encodes this
+        // one after we return.
+        return sd.outputSingle(ph, OUTPUT).dup('c').reshape('c', s[0], s[1], NETWORK_DIM);
+    }
+
+    /**
+     * Backward for a peer: the gradients of {@code sum(gradOutput ⊙ forwardText(ids))} with respect
+     * to this model's parameters (token ids themselves have no gradient).
+     */
+    public synchronized TextBackward backwardText(INDArray ids, INDArray gradOutput) {
+        long[] s = checkIds(ids);
+        if (!Arrays.equals(gradOutput.shape(), new long[] {s[0], s[1], NETWORK_DIM})) {
+            throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
+                    + ", expected [" + s[0] + ", " + s[1] + ", " + NETWORK_DIM + "]");
+        }
+        useMode(Mode.SERVED);
+        int b = (int) s[0];
+        int t = (int) s[1];
+        int[] flat = ids.castTo(DataType.INT).dup('c').data().asInt();
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        ph.put(EMBEDDED, embed(flat, b, t));
+        ph.put(ATTN_MASK, paddingMask(flat, b, t));
+        ph.put(SERVED_GRAD, gradOutput.castTo(DataType.FLOAT).reshape('c', (long) b * t, NETWORK_DIM));
+        List<String> wanted = new ArrayList<>(servedParameters);
+        wanted.add(EMBEDDED);
+        Map<String, INDArray> g = new LinkedHashMap<>();
+        // Copies: these wait in a queue while SameDiff recycles its arrays on later calls.
+        sd.calculateGradients(ph, wanted).forEach((k, v) -> g.put(k, v.dup('c')));
+        return new TextBackward(withEmbeddingGrads(g, flat, b, t));
+    }
+
+    private long[] checkIds(INDArray ids) {
+        long[] s = ids.shape();
+        if (s.length != 2 || s[0] < 1 || s[1] < 1) {
+            throw new IllegalArgumentException("token ids must be [batch, seq], got " + Arrays.toString(s));
+        }
+        if (s[1] > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence " + s[1] + " exceeds " + config.maxPositions() + " positions");
+        }
+        if (ids.length() > 0) {
+            long min = ids.minNumber().longValue();
+            long max = ids.maxNumber().longValue();
+            if (min < 0 || max >= config.vocabSize()) {
+                throw new IllegalArgumentException("token ids must be in [0, " + config.vocabSize() + "), got "
+                        + (min < 0 ? min : max));
+            }
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- embeddings outside the graph
+
+    private Map<String, INDArray> inputs(Batch batch) {
+        int b = batch.batch();
+        int t = batch.sequence();
+        if (t > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence " + t + " exceeds " + config.maxPositions() + " positions");
+        }
+        Map<String, INDArray> ph = new LinkedHashMap<>();
+        ph.put(EMBEDDED, embed(batch.inputIds(), b, t));
+        ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {b, t}, 'c'));
+        int m = batch.maskedPositions().length;
+        INDArray select = Nd4j.zeros(DataType.FLOAT, m, (long) b * t);
+        for (int i = 0; i < m; i++) {
+            select.putScalar(i, batch.maskedPositions()[i], 1f);
+        }
+        ph.put(SELECT, select);
+        ph.put(LABELS, Nd4j.createFromArray(batch.labels()));
+        return ph;
+    }
+
+    /** E[ids] + P[0..t), as {@code [b,t,H]}. */
+    private INDArray embed(int[] ids, int b, int t) {
+        int h = config.hidden();
+        INDArray tok = Nd4j.pullRows(param(TOK_EMB), 1, ids); // [b·t, H], a fresh array
+        INDArray pos = positions.get(NDArrayIndex.interval(0, t), NDArrayIndex.all()).dup('c').reshape(1, (long) t * h);
+        return tok.reshape('c', b, (long) t * h).addiRowVector(pos).reshape('c', b, t, h);
+    }
+
+    /** The graph's gradients plus the tables': d embedded scatter-added into E's rows and summed into P's. */
+    private Map<String, INDArray> withEmbeddingGrads(Map<String, INDArray> graphGrads, int[] ids, int b, int t) {
+        Map<String, INDArray> grads = new LinkedHashMap<>(graphGrads);
+        int h = config.hidden();
+        INDArray dEmb = grads.remove(EMBEDDED).dup('c');
+        INDArray dTok = grads.get(TOK_EMB);
+        if (dTok == null) {
+            dTok = Nd4j.zeros(DataType.FLOAT, config.vocabSize(), h);
+        } else {
+            dTok = dTok.dup('c');
+        }
+        // In place: the op's output is its input array (repeated ids accumulate).
+        ScatterAdd scatter = new ScatterAdd(dTok, Nd4j.createFromArray(ids), dEmb.reshape('c', (long) b * t, h));
+        scatter.addOutputArgument(dTok);
+        Nd4j.exec(scatter);
+        grads.put(TOK_EMB, dTok);
+        INDArray dPos = Nd4j.zeros(DataType.FLOAT, config.maxPositions(), h);
+        dPos.get(NDArrayIndex.interval(0, t), NDArrayIndex.all())
+                .assign(dEmb.reshape('c', b, (long) t * h).sum(0).reshape(t, h));
+        grads.put(POS_EMB, dPos);
+        return grads;
+    }
+
+    /** 1 for real tokens, 0 for [PAD] (id 0): attention never reads padding. */
+    private static INDArray paddingMask(int[] ids, int b, int t) {
+        return Nd4j.createFromArray(ids).reshape(b, t).neq(WordPiece.PAD_ID).castTo(DataType.FLOAT);
+    }
+
+    private static int correct(INDArray logits, int[] labels) {
+        INDArray predicted = logits.argMax(1).castTo(DataType.INT);
+        return predicted.eq(Nd4j.createFromArray(labels)).castTo(DataType.INT).sumNumber().intValue();
+    }
+
+    private void useMode(Mode m) {
+        if (mode == m) {
+            return;
+        }
+        // Switching the loss rebuilds the gradient function (a few ms); a training loop keeps one mode.
+        switch (m) {
+            case LOCAL -> {
+                sd.setLossVariables(LOCAL_LOSS);
+                sd.createGradFunction(EMBEDDED);
+            }
+            case NETWORK -> {
+                sd.setLossVariables(TOTAL_LOSS);
+                sd.createGradFunction(EMBEDDED, NETWORK);
+            }
+            case SERVED -> {
+                sd.setLossVariables(SERVED_LOSS);
+                sd.createGradFunction(EMBEDDED);
+            }
+        }
+        mode = m;
+    }
+
+    // ---------------------------------------------------------------- parameters and checkpoints
+
+    private INDArray param(String name) {
+        return POS_EMB.equals(name) ? positions : sd.getArrForVarName(name);
+    }
+
+    /** Trainable parameters' names, in a fixed order. */
+    public List<String> parameterNames() {
+        return parameterNames;
+    }
+
+    /** Copies of the current parameter values. */
+    public synchronized Map<String, INDArray> parameters() {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (String name : parameterNames) {
+            out.put(name, param(name).dup());
+        }
+        return out;
+    }
+
+    /**
+     * Overwrites the parameters (from a checkpoint or another model).
+     *
+     * @throws IllegalArgumentException naming the first missing or mis-shaped parameter
+     */
+    public synchronized void setParameters(Map<String, INDArray> values) {
+        for (String name : parameterNames) {
+            INDArray v = values.get(name);
+            if (v == null) {
+                throw new IllegalArgumentException("parameter " + name + " is missing");
+            }
+            if (!Arrays.equals(v.shape(), param(name).shape())) {
+                throw new IllegalArgumentException("parameter " + name + " has shape " + Arrays.toString(v.shape())
+                        + ", expected " + Arrays.toString(param(name).shape()));
+            }
+        }
+        for (String name : parameterNames) {
+            param(name).assign(values.get(name).castTo(DataType.FLOAT));
+        }
+    }
+
+    /** Optimizer steps taken so far. */
+    public synchronized int iteration() {
+        return iteration;
+    }
+
+    /** Saves parameters, optimizer state and step count (plus the caller's metadata), atomically. */
+    public synchronized void saveCheckpoint(Path file, Map<String, String> metadata) throws IOException {
+        Map<String, INDArray> arrays = new LinkedHashMap<>(parameters());
+        updaters.forEach((name, u) -> state(u).forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + name + "/" + k, v.dup())));
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put("model", MODEL_ID);
+        meta.put("config", config.describe());
+        meta.put("iteration", Integer.toString(iteration));
+        Checkpoints.save(file, arrays, meta);
+    }
+
+    /**
+     * Loads a checkpoint written by {@link #saveCheckpoint}.
+     *
+     * @return its metadata
+     * @throws CheckpointException if the file is missing, damaged, or holds another model or size
+     */
+    public synchronized Map<String, String> restoreCheckpoint(Path file) {
+        Checkpoints.Checkpoint c = Checkpoints.load(file);
+        if (!MODEL_ID.equals(c.metadata().get("model"))) {
+            throw new CheckpointException("checkpoint " + file + " holds a '" + c.metadata().get("model")
+                    + "' model, not '" + MODEL_ID + "'; pass another --model_path");
+        }
+        try {
+            setParameters(c.arrays());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint " + file + " does not fit this model (" + config.describe()
+                    + "): " + e.getMessage());
+        }
+        updaters.forEach((name, u) -> state(u).forEach((k, v) -> {
+            INDArray saved = c.arrays().get(OPTIMIZER_PREFIX + name + "/" + k);
+            if (saved != null && saved.length() == v.length()) {
+                v.assign(saved.reshape(v.shape()));
+            }
+        }));
+        iteration = Integer.parseInt(c.metadata().getOrDefault("iteration", "0"));
+        return c.metadata();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, INDArray> state(GradientUpdater<?> u) {
+        Map<String, INDArray> s = u.getState();
+        return s == null ? Map.of() : s;
+    }
+
+    /** A fresh model of the same configuration with a copy of the current parameters (fresh optimizer). */
+    public synchronized BertModel copy() {
+        BertModel m = new BertModel(config, 0, updaterConfig);
+        m.setParameters(parameters());
+        return m;
+    }
+
+    /** Frees the native memory of parameters and optimizer state now rather than at GC. */
+    @Override
+    public synchronized void close() {
+        for (String name : parameterNames) {
+            INDArray p = param(name);
+            if (p != null && p.closeable()) {
+                p.close();
+            }
+        }
+        updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+    }
+}

@@ -1,0 +1,128 @@
+package io.bittensor.examples.bert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+
+class BertModelTest {
+    private static final BertConfig TINY = new BertConfig(200, 16, 2, 2, 32, 16, 8);
+
+    private static BertModel.Batch batch(long seed, int b, int t) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] ids = new int[b * t];
+        float[] att = new float[b * t];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = 104 + r.nextInt(96);
+            att[i] = 1;
+        }
+        // Mask positions 1 and 3 of each row with [MASK]; labels are the true ids.
+        int[] pos = new int[2 * b];
+        int[] labels = new int[2 * b];
+        for (int i = 0; i < b; i++) {
+            pos[2 * i] = i * t + 1;
+            pos[2 * i + 1] = i * t + 3;
+        }
+        for (int i = 0; i < pos.length; i++) {
+            labels[i] = ids[pos[i]];
+            ids[pos[i]] = WordPiece.MASK_ID;
+        }
+        return new BertModel.Batch(b, t, ids, att, pos, labels);
+    }
+
+    @Test
+    void localTrainingFitsAFixedBatch() {
+        try (BertModel m = new BertModel(TINY, 1, new Adam(1e-2))) {
+            BertModel.Batch b = batch(7, 4, 8);
+            double first = m.trainLocal(b).loss();
+            double last = first;
+            for (int i = 0; i < 60; i++) {
+                last = m.trainLocal(b).loss();
+            }
+            assertTrue(first > 4.5, "starts near ln(200) = 5.3, got " + first);
+            assertTrue(last < first / 4, "loss " + first + " → " + last);
+        }
+    }
+
+    @Test
+    void networkStepReturnsTheGradientForThePeers() {
+        try (BertModel m = new BertModel(TINY, 2, new Adam(1e-3))) {
+            BertModel.Batch b = batch(3, 2, 8);
+            INDArray network = Nd4j.rand(DataType.FLOAT, 2, 8, 512);
+            BertModel.StepResult r = m.trainWithNetwork(b, network);
+            assertNotNull(r.networkGrad());
+            assertArrayEquals(new long[] {2, 8, 512}, r.networkGrad().shape());
+            assertTrue(r.networkGrad().norm2Number().doubleValue() > 0);
+            assertEquals(r.localLoss() + r.remoteLoss() + r.distillLoss(), r.loss(), 1e-4);
+        }
+    }
+
+    @Test
+    void forwardTextServes512WideRowsAndRefusesBadIds() {
+        try (BertModel m = new BertModel(TINY, 3, new Adam(1e-3))) {
+            INDArray ids = Nd4j.createFromArray(new long[][] {{101, 150, 160, 102}, {101, 170, 102, 0}});
+            INDArray y = m.forwardText(ids);
+            assertArrayEquals(new long[] {2, 4, 512}, y.shape());
+            assertThrows(IllegalArgumentException.class,
+                    () -> m.forwardText(Nd4j.createFromArray(new long[][] {{101, 200}})));
+            assertThrows(IllegalArgumentException.class,
+                    () -> m.forwardText(Nd4j.createFromArray(new long[][] {{101, -1}})));
+            assertThrows(IllegalArgumentException.class, () -> m.forwardText(Nd4j.zeros(DataType.LONG, 1, 17)));
+        }
+    }
+
+    @Test
+    void backwardTextMatchesFiniteDifferences() {
+        try (BertModel m = new BertModel(TINY, 4, new Adam(1e-3))) {
+            INDArray ids = Nd4j.createFromArray(new long[][] {{101, 150, 150, 102}, {101, 170, 102, 0}});
+            // The served output reaches the student through a stopped gradient (the student learns
+            // by distillation only); with its joiner half at zero, the served gradient is the exact one.
+            Map<String, INDArray> p = m.parameters();
+            p.get("joiner_wc").assign(0);
+            m.setParameters(p);
+            Nd4j.getRandom().setSeed(11);
+            INDArray g = Nd4j.rand(DataType.FLOAT, 2, 4, 512).subi(0.5);
+            Map<String, INDArray> grads = m.backwardText(ids, g).parameterGrads();
+            // Check one entry of the token table (id 150 appears twice: both rows must count),
+            // one of the positions, and one attention weight.
+            check(m, ids, g, grads, BertModel.TOK_EMB, 150 * 16 + 3);
+            check(m, ids, g, grads, BertModel.POS_EMB, 2 * 16 + 5);
+            check(m, ids, g, grads, "layer0_wo", 7);
+            check(m, ids, g, grads, "layer1_ffn1_w", 11);
+            check(m, ids, g, grads, "emb_ln_g", 5);
+            check(m, ids, g, grads, "joiner_wh", 5);
+            // Only parameters the served output reaches (the MLM head is not asked for: SameDiff
+            // would hand back uninitialised arrays for it).
+            assertTrue(grads.keySet().stream().noneMatch(k -> k.startsWith("head_") || k.equals("vocab_b")), grads.keySet().toString());
+            grads.values().forEach(v -> assertTrue(Double.isFinite(v.sumNumber().doubleValue())));
+        }
+    }
+
+    private static void check(BertModel m, INDArray ids, INDArray g, Map<String, INDArray> grads, String name, int index) {
+        Map<String, INDArray> p = m.parameters();
+        INDArray param = p.get(name);
+        double eps = 3e-3; // float32 model: a central difference is good to a few per cent
+        double orig = param.getDouble(index);
+        param.putScalar(index, orig + eps);
+        m.setParameters(p);
+        double plus = m.forwardText(ids).castTo(DataType.DOUBLE).mul(g).sumNumber().doubleValue();
+        param.putScalar(index, orig - eps);
+        m.setParameters(p);
+        double minus = m.forwardText(ids).castTo(DataType.DOUBLE).mul(g).sumNumber().doubleValue();
+        param.putScalar(index, orig);
+        m.setParameters(p);
+        double numeric = (plus - minus) / (2 * eps);
+        double analytic = grads.get(name).getDouble(index);
+        assertEquals(numeric, analytic, 0.05 * Math.max(1, Math.abs(numeric)), name + "[" + index + "]");
+        assertTrue(Math.abs(analytic) > 1e-6, name + " gradient is zero");
+    }
+}
