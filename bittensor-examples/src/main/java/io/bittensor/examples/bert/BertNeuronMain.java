@@ -1,10 +1,13 @@
 package io.bittensor.examples.bert;
 
+import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.metagraph.MetagraphException;
+import io.bittensor.metrics.NeuronMetrics;
 import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.session.NeuronSession;
+import io.bittensor.telemetry.CallListener;
 import io.bittensor.training.CheckpointException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,6 +70,7 @@ public final class BertNeuronMain implements Callable<Integer> {
     Long seed;
 
     public static void main(String[] args) {
+        MemoryBudget.applyDefaults(); // before anything loads ND4J
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
         System.exit(commandLine().execute(args));
@@ -112,8 +116,12 @@ public final class BertNeuronMain implements Callable<Integer> {
                 text.validationNames().get(0), text.validationNames().get(text.validationNames().size() - 1));
         BertTrainer.Settings settings = new BertTrainer.Settings(model, s, stepsPerEpoch, validationSequences, topK,
                 logInterval);
+        MemoryBudget.current().log();
         CountDownLatch done = new CountDownLatch(1);
-        try (NeuronSession session = NeuronSession.builder(config).build();
+        boolean metered = config.metricsPort().isPresent();
+        try (NeuronMetrics metrics = NeuronMetrics.builder().build();
+                NeuronSession session = NeuronSession.builder(config)
+                        .callListener(metered ? metrics : CallListener.NONE).build();
                 BertTrainer trainer = new BertTrainer(session, text, MlmMasking.bert(), settings)) {
             Thread hook = new Thread(() -> {
                 LOG.info("stopping (signal): finishing the current step");
@@ -128,6 +136,10 @@ public final class BertNeuronMain implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             try {
                 session.start();
+                if (metered) { // network series (calls, bytes, gossip view); the text trainer reports no training series yet
+                    metrics.watch(session).serve(config.metricsPort().getAsInt());
+                    LOG.info("metrics: http://{}:{}/metrics", config.remoteIp(), metrics.port());
+                }
                 LOG.info("to join this neuron: --bootstrap {}", session.metagraphAddress());
                 trainer.run();
             } finally {
