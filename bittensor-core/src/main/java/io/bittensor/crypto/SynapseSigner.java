@@ -1,11 +1,13 @@
 package io.bittensor.crypto;
 
+import io.bittensor.proto.ServedInput;
 import io.bittensor.proto.Synapse;
 import io.bittensor.proto.SynapseOrBuilder;
 import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.List;
 
 /**
  * The original peer's synapse digest and signature, plus our owner-set expiry signature.
@@ -16,7 +18,9 @@ import java.security.NoSuchAlgorithmException;
  *
  * <p>The expiry signature (field 21) is Ed25519 over {@code digest || expires_at_ms} (8 bytes,
  * big-endian), binding the owner-set expiry (field 20) to the entry so that a relay cannot
- * extend it.
+ * extend it. When the entry says what it serves (field 28), {@code || SHA-256(serves)} follows,
+ * over each served input in order as {@code modality (int32) || rank (int32) || dims (int64 each)
+ * || vocab_size (int64)}, all big-endian: a relay cannot change what the owner declared.
  *
  * <p>Order when publishing an entry: {@link ProofOfWork#solve} (it sets the nounce, which the
  * digest covers), then {@link #sign}, then {@link #withExpiry}.
@@ -79,7 +83,7 @@ public final class SynapseSigner {
             throw new IllegalArgumentException("expires_at_ms must be > 0, got " + expiresAtMs);
         }
         requireOwner(s, owner);
-        byte[] sig = owner.sign(expiryMessage(digest(s), expiresAtMs));
+        byte[] sig = owner.sign(expiryMessage(digest(s), expiresAtMs, s.getServesList()));
         return s.toBuilder().setExpiresAtMs(expiresAtMs)
                 .setExpirySignature(ByteString.copyFrom(sig)).build();
     }
@@ -93,13 +97,36 @@ public final class SynapseSigner {
         if (s.getExpiresAtMs() <= 0 || !plausible(s, s.getExpirySignature())) {
             return false;
         }
-        return Ed25519.verify(s.getNeuronKey(), expiryMessage(digest(s), s.getExpiresAtMs()),
+        return Ed25519.verify(s.getNeuronKey(),
+                expiryMessage(digest(s), s.getExpiresAtMs(), s.getServesList()),
                 s.getExpirySignature().toByteArray());
     }
 
-    static byte[] expiryMessage(byte[] digest, long expiresAtMs) {
-        return ByteBuffer.allocate(digest.length + Long.BYTES).put(digest).putLong(expiresAtMs)
-                .array();
+    static byte[] expiryMessage(byte[] digest, long expiresAtMs, List<ServedInput> serves) {
+        ByteBuffer b = ByteBuffer.allocate(digest.length + Long.BYTES + (serves.isEmpty() ? 0 : 32))
+                .put(digest).putLong(expiresAtMs);
+        if (!serves.isEmpty()) {
+            b.put(servesDigest(serves));
+        }
+        return b.array();
+    }
+
+    /** SHA-256 of the canonical form of a serves list (see the class comment). */
+    static byte[] servesDigest(List<ServedInput> serves) {
+        MessageDigest sha = sha256();
+        ByteBuffer b = ByteBuffer.allocate(Long.BYTES);
+        for (ServedInput in : serves) {
+            b.clear();
+            b.putInt(in.getModalityValue()).putInt(in.getShapeCount());
+            sha.update(b.array(), 0, 8);
+            for (long d : in.getShapeList()) {
+                b.clear();
+                sha.update(b.putLong(d).array(), 0, 8);
+            }
+            b.clear();
+            sha.update(b.putLong(in.getVocabSize()).array(), 0, 8);
+        }
+        return sha.digest();
     }
 
     /** SHA-256 fed with the five strings of both the digest and the proof of work. */

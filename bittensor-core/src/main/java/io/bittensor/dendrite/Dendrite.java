@@ -311,7 +311,9 @@ public final class Dendrite implements AutoCloseable {
      * Records a Forward's outcome for the ban list and builds the reply (zeros unless a value is
      * given). Backward outcomes never ban: the ban protects Forward from dead or slow peers, and
      * the original Python peer answers every Backward with a [1, 1] placeholder, which would
-     * otherwise get every Python peer banned after each training step.
+     * otherwise get every Python peer banned after each training step. A refusal of our input
+     * ({@link #refusesInput}) neither bans nor clears a ban: the peer is healthy, the input was
+     * not one it takes.
      */
     private Reply finish(boolean forward, String key, long[] expected, DataType dtype, ReturnCode code,
                          long nanos, String message, INDArray value) {
@@ -319,12 +321,20 @@ public final class Dendrite implements AutoCloseable {
             LOG.debug("peer {} backward: {} {}", key, code, message);
         } else if (code == ReturnCode.OK) {
             backoff.success(key);
+        } else if (refusesInput(code)) {
+            LOG.debug("peer {} does not take this input ({} {})", key, code, message);
         } else {
             Duration ban = backoff.failure(key);
             LOG.debug("peer {} failed ({} {}); banned for {} ms", key, code, message, ban.toMillis());
         }
         INDArray out = value != null ? value : Nd4j.zeros(dtype, expected);
         return new Reply(out, new PeerResult(key, code, Duration.ofNanos(nanos), message));
+    }
+
+    /** Codes that say the peer does not take this kind of input (not that it is unwell). */
+    static boolean refusesInput(ReturnCode code) {
+        return code == ReturnCode.UNSUPPORTED_MODALITY || code == ReturnCode.BAD_SHAPE
+                || code == ReturnCode.BAD_DTYPE;
     }
 
     /** A gradient w.r.t. outputs as sent in Backward: float32 (or float64), TENSOR modality. */

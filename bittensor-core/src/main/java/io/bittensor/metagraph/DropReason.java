@@ -35,6 +35,8 @@ public enum DropReason {
     EVICTED,
     /** A new peer address not kept because the peer set is full. */
     PEERS_FULL,
+    /** A peer forgotten because no evidence of its life came within peerTtl. */
+    PEER_LAPSED,
     /** A whole received request not absorbed because the absorb queue was full (load shedding). */
     ABSORB_BUSY
 }

@@ -6,6 +6,8 @@ import io.bittensor.crypto.ProofOfWork;
 import io.bittensor.crypto.SynapseSigner;
 import io.bittensor.proto.GossipBatch;
 import io.bittensor.proto.MetagraphGrpc;
+import io.bittensor.neuron.ServedInputs;
+import io.bittensor.proto.ServedInput;
 import io.bittensor.proto.Synapse;
 import io.bittensor.proto.SynapseOrBuilder;
 import io.grpc.ManagedChannel;
@@ -48,6 +50,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -113,6 +116,11 @@ public final class Metagraph implements AutoCloseable {
     private NettyTransport boss;
     private NettyTransport io;
     private ScheduledExecutorService loop;
+    // Serialized bytes of every request and reply we sent, and the largest one.
+    private final AtomicLong bytesSent = new AtomicLong();
+    private final AtomicLong largestSent = new AtomicLong();
+    // Requests received and not yet absorbed (queued or running).
+    private final AtomicInteger absorbing = new AtomicInteger();
     private volatile String selfAddress;
     private volatile boolean closed;
 
@@ -127,7 +135,8 @@ public final class Metagraph implements AutoCloseable {
         this.random = new Random(config.seed());
         this.table = new SynapseTable(random.nextLong());
         this.peers = new PeerSet(config.maxPeers(), config.interval().toMillis(),
-                config.bootstrapBackoffMax().toMillis(), config.peerQuarantine().toMillis());
+                config.bootstrapBackoffMax().toMillis(), config.peerQuarantine().toMillis(),
+                config.peerTtl().toMillis());
         peers.setSelfKey(keypair.publicKeyHex());
         for (String b : config.bootstrap()) {
             peers.addBootstrap(b);
@@ -158,7 +167,10 @@ public final class Metagraph implements AutoCloseable {
         // request at a time, so the server threads stay free to answer within callers' deadlines.
         absorbExecutor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(config.absorbQueue()), daemonThreads("metagraph-absorb"),
-                (task, pool) -> count(DropReason.ABSORB_BUSY));
+                (task, pool) -> {
+                    count(DropReason.ABSORB_BUSY);
+                    absorbing.decrementAndGet();
+                });
         GrpcTransportLog.install(); // oversized requests: counted, not a trace each
         boss = new NettyTransport(1, "metagraph-accept");
         io = new NettyTransport(1, "metagraph-io");
@@ -253,6 +265,29 @@ public final class Metagraph implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until every request received so far has been absorbed (or dropped as
+     * {@code ABSORB_BUSY}). For simulations that drive rounds by hand with a moved clock: a real
+     * interval (seconds) is far longer than an absorb, so a round should start on absorbed state.
+     *
+     * @return false if {@code timeout} passed first
+     */
+    public boolean awaitAbsorbed(java.time.Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (absorbing.get() > 0) {
+            if (System.nanoTime() - end > 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The bound gossip port. */
     public int port() {
         Server s = server;
@@ -316,6 +351,26 @@ public final class Metagraph implements AutoCloseable {
      *     port outside [0, 65535]
      */
     public Synapse subscribe(String synapseKey, String address, int port, Keypair owner) {
+        return subscribe(synapseKey, address, port, owner, List.of());
+    }
+
+    /** Publishes a local synapse owned by this metagraph's key, saying what it serves. */
+    public Synapse subscribe(String synapseKey, String address, int port, List<ServedInput> serves) {
+        return subscribe(synapseKey, address, port, keypair, serves);
+    }
+
+    /**
+     * As {@link #subscribe(String, String, int, Keypair)}, with what the synapse serves (field 28,
+     * covered by the expiry signature; empty = not said).
+     *
+     * @throws IllegalArgumentException also if {@code serves} is over {@link ServedInputs}' limits
+     */
+    public Synapse subscribe(String synapseKey, String address, int port, Keypair owner,
+            List<ServedInput> serves) {
+        String bad = ServedInputs.problem(serves);
+        if (bad != null) {
+            throw new IllegalArgumentException("serves: " + bad);
+        }
         if (synapseKey == null || synapseKey.isEmpty()) {
             throw new IllegalArgumentException("synapseKey must not be empty");
         }
@@ -331,7 +386,7 @@ public final class Metagraph implements AutoCloseable {
         }
         Synapse base = Synapse.newBuilder().setVersion(SynapseRecord.DEFAULT_VERSION)
                 .setNeuronKey(owner.publicKeyHex()).setSynapseKey(synapseKey)
-                .setAddress(address).setPort(Integer.toString(port)).build();
+                .setAddress(address).setPort(Integer.toString(port)).addAllServes(serves).build();
         base = SynapseSigner.sign(ProofOfWork.solve(base, config.powDifficulty()), owner);
         long now = clock.millis();
         LocalEntry e = new LocalEntry(base, owner, now);
@@ -485,6 +540,22 @@ public final class Metagraph implements AutoCloseable {
         return m;
     }
 
+    /** Serialized bytes of every gossip request and reply sent so far. */
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    /** The largest gossip message (request or reply) sent so far, in bytes. */
+    public long largestMessageSent() {
+        return largestSent.get();
+    }
+
+    private void sent(GossipBatch message) {
+        int size = message.getSerializedSize(); // computed once, kept by the message
+        bytesSent.addAndGet(size);
+        largestSent.accumulateAndGet(size, Math::max);
+    }
+
     private void count(DropReason r) {
         counters.incrementAndGet(r.ordinal());
     }
@@ -502,6 +573,9 @@ public final class Metagraph implements AutoCloseable {
             long now = clock.millis();
             reissueDue(now);
             purgeLapsed(now);
+            for (int i = peers.expire(now); i > 0; i--) {
+                count(DropReason.PEER_LAPSED);
+            }
             int fanout = roundsRun < config.warmupRounds() ? config.warmupFanout() : 1;
             roundsRun++;
             List<RoundResult.Exchange> done = new ArrayList<>(fanout);
@@ -523,6 +597,7 @@ public final class Metagraph implements AutoCloseable {
     private RoundResult.Exchange exchange(String peer, long now) {
         ByteString challenge = GossipIdentity.challenge();
         GossipBatch request = outgoing(now, peer).toBuilder().setIdentityChallenge(challenge).build();
+        sent(request);
         GossipBatch reply;
         try {
             reply = call(peer, request);
@@ -538,7 +613,7 @@ public final class Metagraph implements AutoCloseable {
             peers.failed(peer, now);
             return new RoundResult.Exchange(peer, RoundResult.Outcome.REFUSED, 0, 0);
         }
-        peers.succeeded(peer);
+        peers.succeeded(peer, now);
         String identity = GossipIdentity.proven(challenge, reply);
         if (identity != null && peers.identify(peer, identity) != PeerSet.Identified.BOUND) {
             LOG.debug("gossip peer {} is {}, already known at another address", peer, identity);
@@ -571,8 +646,9 @@ public final class Metagraph implements AutoCloseable {
     }
 
     /**
-     * What we send (request or reply): our address and a random sample of other peers, then our
-     * local entries and a random window of relayable entries (those with a live owner expiry).
+     * What we send (request or reply): our address and a random sample of other peers (for
+     * Python peers), our peer view with ages (for Java peers), then our local entries and a random
+     * window of relayable entries (those with a live owner expiry).
      */
     private GossipBatch outgoing(long now, String exclude) {
         GossipBatch.Builder b = GossipBatch.newBuilder();
@@ -583,6 +659,13 @@ public final class Metagraph implements AutoCloseable {
             room--;
         }
         b.addAllPeers(peers.sample(room, exclude, random));
+        int view = config.viewPeersPerMessage();
+        if (view > 0 && self != null) {
+            b.addViewPeers(self).addViewAgesMs(0);
+            for (PeerSet.Aged p : peers.view(view - 1, exclude, random, now)) {
+                b.addViewPeers(p.address()).addViewAgesMs((int) Math.min(p.ageMs(), 0xFFFF_FFFFL));
+            }
+        }
         int max = config.synapsesPerMessage();
         List<byte[]> records;
         synchronized (tableLock) {
@@ -614,6 +697,17 @@ public final class Metagraph implements AutoCloseable {
         if (b.getPeersCount() > config.peersPerMessage()) {
             return b.getPeersCount() + " peers > " + config.peersPerMessage();
         }
+        if (b.getViewPeersCount() > config.viewPeersPerMessage()) {
+            return b.getViewPeersCount() + " view peers > " + config.viewPeersPerMessage();
+        }
+        if (b.getViewAgesMsCount() != b.getViewPeersCount()) {
+            return b.getViewAgesMsCount() + " view ages for " + b.getViewPeersCount() + " view peers";
+        }
+        for (String p : b.getViewPeersList()) {
+            if (p.length() > MetagraphConfig.MAX_PEER_CHARS) {
+                return "a view peer string of " + p.length() + " chars";
+            }
+        }
         if (b.getSynapsesCount() > config.synapsesPerMessage()) {
             return b.getSynapsesCount() + " synapses > " + config.synapsesPerMessage();
         }
@@ -639,6 +733,10 @@ public final class Metagraph implements AutoCloseable {
             if (s.getExpiresAtMs() < 0) {
                 return "a negative expires_at_ms";
             }
+            String serves = ServedInputs.problem(s.getServesList());
+            if (serves != null) {
+                return serves;
+            }
         }
         return null;
     }
@@ -651,13 +749,7 @@ public final class Metagraph implements AutoCloseable {
      * @return how many entries were stored (new or newer)
      */
     private int absorb(GossipBatch b, long now) {
-        for (String p : b.getPeersList()) {
-            if (PeerAddress.parse(p) == null) {
-                count(DropReason.BAD_PEER_ADDRESS);
-            } else if (peers.add(p, now) == PeerSet.Added.FULL) {
-                count(DropReason.PEERS_FULL);
-            }
-        }
+        absorbPeers(b, now);
         List<Candidate> candidates = new ArrayList<>();
         synchronized (tableLock) {
             for (Synapse s : b.getSynapsesList()) {
@@ -703,12 +795,39 @@ public final class Metagraph implements AutoCloseable {
         return taken;
     }
 
+    /**
+     * A Java peer's view (ages given) is evidence of life and replaces its {@code peers} list,
+     * which is a subset of it. A Python peer's {@code peers} carry no age: new addresses are
+     * taken as heard now, known ones are not refreshed by a mere mention.
+     */
+    private void absorbPeers(GossipBatch b, long now) {
+        boolean hasView = b.getViewPeersCount() > 0;
+        int n = hasView ? b.getViewPeersCount() : b.getPeersCount();
+        for (int i = 0; i < n; i++) {
+            String p = hasView ? b.getViewPeers(i) : b.getPeers(i);
+            if (PeerAddress.parse(p) == null) {
+                count(DropReason.BAD_PEER_ADDRESS);
+                continue;
+            }
+            // uint32 on the wire: read as unsigned.
+            PeerSet.Added added = hasView
+                    ? peers.heard(p, now - Integer.toUnsignedLong(b.getViewAgesMs(i)), now)
+                    : peers.add(p, now);
+            if (added == PeerSet.Added.FULL) {
+                count(DropReason.PEERS_FULL);
+            }
+        }
+    }
+
     /** Cheap checks on one entry; a reason to drop it, or null. */
     private DropReason precheck(Synapse s, long now) {
         if (s.getSynapseKeyBytes().isEmpty()) {
             return DropReason.MALFORMED;
         }
         boolean hasExpiry = s.getExpiresAtMs() != 0 || !s.getExpirySignature().isEmpty();
+        if (!hasExpiry && s.getServesCount() > 0) {
+            return DropReason.MALFORMED; // what it serves is only believed under the expiry signature
+        }
         if (hasExpiry) {
             if (s.getExpiresAtMs() == 0 || s.getExpirySignature().size() != MAX_SIG) {
                 return DropReason.BAD_EXPIRY_SIGNATURE;
@@ -844,14 +963,19 @@ public final class Metagraph implements AutoCloseable {
             }
             // As the original: the reply is what we knew before taking the request in. Replying
             // first keeps signature checks out of the caller's deadline.
-            responses.onNext(GossipIdentity.answer(
-                    withEchoes(outgoing(now, null), request, CALLER_IP.get()), request, keypair));
+            GossipBatch reply = GossipIdentity.answer(
+                    withEchoes(outgoing(now, null), request, CALLER_IP.get()), request, keypair);
+            sent(reply);
+            responses.onNext(reply);
             responses.onCompleted();
+            absorbing.incrementAndGet();
             absorbExecutor.execute(() -> {
                 try {
                     absorb(request, now);
                 } catch (RuntimeException e) {
                     LOG.warn("absorbing a gossip request failed", e);
+                } finally {
+                    absorbing.decrementAndGet();
                 }
             });
         }

@@ -27,6 +27,8 @@ public final class MetagraphConfig {
     private final Duration interval;
     private final Duration requestTimeout;
     private final int peersPerMessage;
+    private final int viewPeersPerMessage;
+    private final Duration peerTtl;
     private final int synapsesPerMessage;
     private final Duration ttl;
     private final Duration expiryHorizon;
@@ -58,6 +60,8 @@ public final class MetagraphConfig {
         interval = b.interval;
         requestTimeout = b.requestTimeout;
         peersPerMessage = b.peersPerMessage;
+        viewPeersPerMessage = b.viewPeersPerMessage;
+        peerTtl = b.peerTtl != null ? b.peerTtl : b.expiryHorizon;
         synapsesPerMessage = b.synapsesPerMessage;
         ttl = b.ttl;
         expiryHorizon = b.expiryHorizon;
@@ -112,6 +116,8 @@ public final class MetagraphConfig {
         require(maxExpiryAhead.compareTo(expiryHorizon) >= 0,
                 "maxExpiryAhead must be at least expiryHorizon");
         require(peersPerMessage >= 1, "peersPerMessage must be >= 1");
+        require(viewPeersPerMessage >= 0, "viewPeersPerMessage must be >= 0");
+        positive(peerTtl, "peerTtl");
         require(synapsesPerMessage >= 1, "synapsesPerMessage must be >= 1");
         require(metagraphSize >= 1, "metagraphSize must be >= 1");
         require(maxPeers >= 1, "maxPeers must be >= 1");
@@ -159,6 +165,8 @@ public final class MetagraphConfig {
         b.interval = interval;
         b.requestTimeout = requestTimeout;
         b.peersPerMessage = peersPerMessage;
+        b.viewPeersPerMessage = viewPeersPerMessage;
+        b.peerTtl = peerTtl;
         b.synapsesPerMessage = synapsesPerMessage;
         b.ttl = ttl;
         b.expiryHorizon = expiryHorizon;
@@ -217,6 +225,24 @@ public final class MetagraphConfig {
     /** Most peer addresses in one message, our own included. Default 10. */
     public int peersPerMessage() {
         return peersPerMessage;
+    }
+
+    /**
+     * Most entries in a message's peer view (the {@code view_peers} field Java peers read), our
+     * own address included; also the inbound limit. Default 1000 (the default {@link #maxPeers()}):
+     * a whole view fits, so peers spread as fast as synapses. 0 sends no view.
+     */
+    public int viewPeersPerMessage() {
+        return viewPeersPerMessage;
+    }
+
+    /**
+     * How long a peer stays known without new evidence that it is alive (a successful exchange
+     * with it, or a view entry whose age says it was heard more recently). Bootstraps stay.
+     * Default: {@link #expiryHorizon()}.
+     */
+    public Duration peerTtl() {
+        return peerTtl;
     }
 
     /** Most synapses in one message. Default 1000. */
@@ -351,6 +377,7 @@ public final class MetagraphConfig {
         return "MetagraphConfig[port=" + port + ", bindHost=" + bindHost + ", advertiseHost="
                 + advertiseHost + ", bootstrap=" + bootstrap + ", interval=" + interval
                 + ", requestTimeout=" + requestTimeout + ", peersPerMessage=" + peersPerMessage
+                + ", viewPeersPerMessage=" + viewPeersPerMessage + ", peerTtl=" + peerTtl
                 + ", synapsesPerMessage=" + synapsesPerMessage + ", ttl=" + ttl
                 + ", expiryHorizon=" + expiryHorizon + ", reissueEvery=" + reissueEvery
                 + ", maxExpiryAhead=" + maxExpiryAhead + ", metagraphSize=" + metagraphSize
@@ -369,6 +396,8 @@ public final class MetagraphConfig {
         private Duration interval = Duration.ofSeconds(10);
         private Duration requestTimeout = Duration.ofMillis(500);
         private int peersPerMessage = 10;
+        private int viewPeersPerMessage = 1000;
+        private Duration peerTtl;
         private int synapsesPerMessage = 1000;
         private Duration ttl = Duration.ofSeconds(15);
         private Duration expiryHorizon = Duration.ofSeconds(120);
@@ -428,6 +457,16 @@ public final class MetagraphConfig {
 
         public Builder peersPerMessage(int v) {
             peersPerMessage = v;
+            return this;
+        }
+
+        public Builder viewPeersPerMessage(int v) {
+            viewPeersPerMessage = v;
+            return this;
+        }
+
+        public Builder peerTtl(Duration v) {
+            peerTtl = v;
             return this;
         }
 

@@ -18,22 +18,30 @@ import java.util.Set;
  * to it; a second address proving a key already held is dropped (the bootstrap address is the
  * one kept) and remembered as an alias, so gossip naming it again does not bring it back while the
  * peer is held under the other address. An address proving our own key is ourselves.
- * Thread-safe.
+ *
+ * <p>Each peer carries the time of the latest evidence that it was alive (a successful exchange,
+ * or a Java peer's view entry with its age). A peer without evidence younger than {@code ttlMs}
+ * leaves at the next {@link #expire} (bootstraps excepted), so a dead peer leaves every view at
+ * most {@code ttlMs} after it died, whoever still mentions it. Thread-safe.
  */
 final class PeerSet {
 
     private static final class Backoff {
         int failures;
         long nextAttemptMs;
+        boolean reached;
     }
 
     private final int maxPeers;
     private final long backoffBaseMs;
     private final long backoffMaxMs;
     private final long quarantineMs;
+    private final long ttlMs;
     private final List<String> list = new ArrayList<>();
     private final Map<String, Integer> index = new HashMap<>();
-    private final Map<String, Backoff> bootstraps = new HashMap<>();
+    // Latest evidence of life per peer, ms; NO_EVIDENCE for a bootstrap never reached.
+    private final Map<String, Long> seen = new HashMap<>();
+    private final Map<String, Backoff> bootstraps = new LinkedHashMap<>();
     private final Map<String, Long> quarantine;
     /** Proven neuron key of a listed address, and the listed address holding each proven key. */
     private final Map<String, String> keyOf = new HashMap<>();
@@ -43,7 +51,19 @@ final class PeerSet {
     private String self;
     private String selfKey;
 
+    static final long NO_EVIDENCE = Long.MIN_VALUE / 2;
+
+    /** A peer and how long ago we last had evidence that it was alive. */
+    record Aged(String address, long ageMs) {
+    }
+
+    /** Peers never expire (tests of the other rules). */
     PeerSet(int maxPeers, long backoffBaseMs, long backoffMaxMs, long quarantineMs) {
+        this(maxPeers, backoffBaseMs, backoffMaxMs, quarantineMs, Long.MAX_VALUE / 4);
+    }
+
+    PeerSet(int maxPeers, long backoffBaseMs, long backoffMaxMs, long quarantineMs, long ttlMs) {
+        this.ttlMs = ttlMs;
         this.maxPeers = maxPeers;
         this.backoffBaseMs = backoffBaseMs;
         this.backoffMaxMs = backoffMaxMs;
@@ -146,17 +166,39 @@ final class PeerSet {
         bootstraps.putIfAbsent(address, new Backoff());
         quarantine.remove(address);
         if (!index.containsKey(address)) {
-            append(address);
+            append(address, NO_EVIDENCE);
         }
     }
 
-    enum Added { ADDED, KNOWN, SELF, QUARANTINED, FULL }
+    enum Added { ADDED, KNOWN, SELF, QUARANTINED, FULL, STALE }
 
+    /**
+     * A peer mentioned without evidence of life (a Python peer's {@code peers} list): added as if
+     * heard now, once; a known peer is not refreshed by a mere mention.
+     */
     synchronized Added add(String address, long nowMs) {
+        return admit(address, nowMs, nowMs, false);
+    }
+
+    /**
+     * Evidence that {@code address} was alive at {@code seenMs}: adds the peer, or moves its
+     * evidence forward. Evidence already older than the TTL is ignored ({@link Added#STALE}).
+     */
+    synchronized Added heard(String address, long seenMs, long nowMs) {
+        if (seenMs <= nowMs - ttlMs) {
+            return Added.STALE;
+        }
+        return admit(address, Math.min(seenMs, nowMs), nowMs, true);
+    }
+
+    private Added admit(String address, long seenMs, long nowMs, boolean refresh) {
         if (address.equals(self) || selfKey != null && selfKey.equals(aliases.get(address))) {
             return Added.SELF;
         }
         if (index.containsKey(address) || isAlias(address)) {
+            if (refresh && index.containsKey(address)) {
+                seen.merge(address, seenMs, Math::max);
+            }
             return Added.KNOWN;
         }
         Long until = quarantine.get(address);
@@ -171,15 +213,26 @@ final class PeerSet {
             // dead ones leave after a failed exchange and make room.
             return Added.FULL;
         }
-        append(address);
+        append(address, seenMs);
         return Added.ADDED;
     }
 
-    /** A uniformly random peer that may be tried now and is not in {@code skip}, or null. */
+    /**
+     * A bootstrap we have never reached, if one may be tried now (it is the bridge to whatever
+     * part of the network only it knows: with many known peers, a random choice could put off
+     * reaching it for many rounds); else a uniformly random peer that may be tried now. Never one
+     * in {@code skip}; null if there is none.
+     */
     synchronized String pick(Random random, long nowMs, Set<String> skip) {
         int n = list.size();
         if (n == 0) {
             return null;
+        }
+        for (Map.Entry<String, Backoff> b : bootstraps.entrySet()) {
+            if (!b.getValue().reached && nowMs >= b.getValue().nextAttemptMs
+                    && !skip.contains(b.getKey())) {
+                return b.getKey();
+            }
         }
         // Few bootstraps: a handful of random draws almost always lands on an eligible peer.
         for (int attempt = 0; attempt < 8; attempt++) {
@@ -218,6 +271,47 @@ final class PeerSet {
         return new ArrayList<>(copy.subList(0, k));
     }
 
+    /**
+     * Up to {@code n} peers with evidence younger than the TTL, never {@code exclude}, with their
+     * ages: all of them when they fit, else a uniform random sample.
+     */
+    synchronized List<Aged> view(int n, String exclude, Random random, long nowMs) {
+        List<Aged> out = new ArrayList<>(Math.min(n, list.size()));
+        for (String p : list) {
+            long s = seen.get(p);
+            if (!p.equals(exclude) && s > nowMs - ttlMs) {
+                out.add(new Aged(p, Math.max(0, nowMs - s)));
+            }
+        }
+        if (out.size() <= n) {
+            return out;
+        }
+        for (int i = 0; i < n; i++) {
+            int j = i + random.nextInt(out.size() - i);
+            Aged t = out.get(i);
+            out.set(i, out.get(j));
+            out.set(j, t);
+        }
+        return new ArrayList<>(out.subList(0, n));
+    }
+
+    /**
+     * Drops every peer but the bootstraps whose latest evidence is older than the TTL.
+     *
+     * @return how many were dropped
+     */
+    synchronized int expire(long nowMs) {
+        int dropped = 0;
+        for (int i = list.size() - 1; i >= 0; i--) {
+            String p = list.get(i);
+            if (!bootstraps.containsKey(p) && seen.get(p) <= nowMs - ttlMs) {
+                removeAt(i);
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
     /** A failed exchange: bootstrap peers back off, others are dropped and quarantined. */
     synchronized void failed(String address, long nowMs) {
         Backoff b = bootstraps.get(address);
@@ -237,11 +331,16 @@ final class PeerSet {
         }
     }
 
-    synchronized void succeeded(String address) {
+    /** A successful exchange: the peer is alive now. */
+    synchronized void succeeded(String address, long nowMs) {
+        if (index.containsKey(address)) {
+            seen.merge(address, nowMs, Math::max);
+        }
         Backoff b = bootstraps.get(address);
         if (b != null) {
             b.failures = 0;
             b.nextAttemptMs = 0;
+            b.reached = true;
         }
     }
 
@@ -263,9 +362,10 @@ final class PeerSet {
         return list.size();
     }
 
-    private void append(String address) {
+    private void append(String address, long seenMs) {
         index.put(address, list.size());
         list.add(address);
+        seen.put(address, seenMs);
     }
 
     private void removeAt(int i) {
@@ -276,6 +376,7 @@ final class PeerSet {
         }
         String last = list.remove(list.size() - 1);
         index.remove(gone);
+        seen.remove(gone);
         if (i < list.size()) {
             list.set(i, last);
             index.put(last, i);

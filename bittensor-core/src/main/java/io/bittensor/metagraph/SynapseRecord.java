@@ -24,6 +24,7 @@ import java.util.Arrays;
  *                                     otherwise each: varint(length + 1), then the UTF-8 as received
  *           block_hash                varint(length), then the UTF-8
  *           nounce                    varint
+ *           serves                    when SERVES: varint(length), then field 28 as on the wire
  *           signature                 64 bytes, when SIG
  *           expiry_signature          64 bytes, when EXPIRY
  * </pre>
@@ -39,6 +40,7 @@ final class SynapseRecord {
     static final int FLAG_SIG = 2;
     static final int FLAG_EXPIRY = 4;
     static final int FLAG_POW = 8;
+    static final int FLAG_SERVES = 16;
     /** Entries that carry an owner signature of some kind. */
     static final int AUTHENTICATED = FLAG_SIG | FLAG_EXPIRY;
 
@@ -71,7 +73,14 @@ final class SynapseRecord {
         ByteString ver = s.getVersionBytes();
         ByteString bh = s.getBlockHashBytes();
         int nounce = s.getNounce();
-        int len = KEY_OFFSET + keyLength(sk) + keyLength(nk) + addressLength(addr)
+        // Flags follow the entry, whatever the caller passed, for what it serves.
+        flags &= ~FLAG_SERVES;
+        byte[] serves = null;
+        if (s.getServesCount() > 0) {
+            flags |= FLAG_SERVES;
+            serves = Synapse.newBuilder().addAllServes(s.getServesList()).build().toByteArray();
+        }
+        int len = (serves == null ? 0 : varintLength(serves.length) + serves.length) + KEY_OFFSET + keyLength(sk) + keyLength(nk) + addressLength(addr)
                 + portLength(port) + versionLength(ver) + varintLength(bh.size()) + bh.size()
                 + varintLength(nounce);
         if ((flags & FLAG_SIG) != 0) {
@@ -94,6 +103,11 @@ final class SynapseRecord {
         bh.copyTo(r, p);
         p += bh.size();
         p = writeVarint(r, p, nounce);
+        if (serves != null) {
+            p = writeVarint(r, p, serves.length);
+            System.arraycopy(serves, 0, r, p, serves.length);
+            p += serves.length;
+        }
         if ((flags & FLAG_SIG) != 0) {
             s.getSignature().copyTo(r, p);
             p += SIG_BYTES;
@@ -195,6 +209,16 @@ final class SynapseRecord {
         long nounce = readVarint(r, p);
         b.setNounce((int) nounce);
         p += varintLength((int) nounce);
+        if ((flags & FLAG_SERVES) != 0) {
+            int n = (int) readVarint(r, p);
+            p += varintLength(n);
+            try {
+                b.mergeFrom(r, p, n);
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new IllegalStateException("a stored record is corrupt", e);
+            }
+            p += n;
+        }
         if ((flags & FLAG_POW) != 0) {
             b.setProofOfWork(ByteString.copyFrom(ProofOfWork.proofFor(b)));
         }

@@ -1,6 +1,8 @@
 package io.bittensor.neuron;
 
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -29,6 +31,15 @@ public interface Neuron {
 
     /** Width of every output, fixed network-wide. */
     int NETWORK_DIM = 512;
+
+    /**
+     * What this neuron takes, published with its synapse (see {@link ServedInputs}) so that
+     * routers call it only with inputs it can take. Default: not said, which callers read as the
+     * original MNIST neuron's IMAGE {@code [1, 28, 28]}.
+     */
+    default List<ServedInput> serves() {
+        return List.of();
+    }
 
     /** Token ids {@code [batch, seq]} (int64) to {@code [batch, seq, 512]}. */
     default INDArray forwardText(INDArray tokens) {

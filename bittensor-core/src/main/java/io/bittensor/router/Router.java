@@ -3,6 +3,7 @@ package io.bittensor.router;
 import io.bittensor.dendrite.Dendrite;
 import io.bittensor.dendrite.DendriteCall;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
 import java.util.ArrayList;
@@ -78,7 +79,9 @@ public final class Router {
    * @param inputs [batch, seq, …] the raw inputs for the peers (TEXT [batch, seq] int64, IMAGE
    *     [batch, seq, c, h, w], TENSOR [batch, seq, d])
    * @param modality which forward the peers run
-   * @param synapses the candidate peers; may be empty
+   * @param synapses the candidate peers; may be empty. Only those that take this batch (its
+   *     modality and shape, by {@link ServedInputs#accepts}) are scored and called; {@link
+   *     RouterCall#synapses()} lists them, and the gates' columns refer to that list
    * @throws IllegalArgumentException on a context of the wrong rank or width, inputs of rank {@literal <} 2,
    *     or inputs and context of different batch sizes
    */
@@ -91,7 +94,14 @@ public final class Router {
       throw new IllegalArgumentException(
           "inputs must be [batch, seq, …]; got " + Arrays.toString(inputs.shape()));
     }
-    List<Synapse> peers = List.copyOf(synapses);
+    long[] shape = inputs.shape();
+    List<Synapse> peers = new ArrayList<>(synapses.size());
+    for (Synapse s : synapses) {
+      if (ServedInputs.accepts(s, modality, shape)) {
+        peers.add(s);
+      }
+    }
+    peers = Collections.unmodifiableList(peers);
     Gating gating = gate.forward(context, keys.keysOf(peers)); // checks the context
     if (context.size(0) != inputs.size(0)) {
       throw new IllegalArgumentException(

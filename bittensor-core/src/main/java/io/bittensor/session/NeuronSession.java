@@ -12,6 +12,7 @@ import io.bittensor.metagraph.Metagraph;
 import io.bittensor.metagraph.MetagraphConfig;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Synapse;
 import io.bittensor.telemetry.CallListener;
@@ -53,8 +54,11 @@ public final class NeuronSession implements AutoCloseable {
     private final Axon axon;
     private final Dendrite dendrite;
     private final RemoteCallStats remote = new RemoteCallStats();
-    /** Synapses served, in order; published in the metagraph at start (the axon port is known then). */
-    private final Map<String, Boolean> served = new LinkedHashMap<>();
+    /**
+     * Synapses served, in order, with what each takes; published in the metagraph at start (the
+     * axon port is known then).
+     */
+    private final Map<String, List<ServedInput>> served = new LinkedHashMap<>();
     private final Thread shutdownHook;
     private State state = State.NEW;
 
@@ -203,7 +207,7 @@ public final class NeuronSession implements AutoCloseable {
             throw new IllegalStateException("session is closed");
         }
         axon.serve(synapseKey, neuron);
-        boolean isNew = served.putIfAbsent(synapseKey, Boolean.TRUE) == null;
+        boolean isNew = served.putIfAbsent(synapseKey, List.copyOf(neuron.serves())) == null;
         if (isNew && state == State.STARTED) {
             publish(synapseKey);
         }
@@ -225,7 +229,7 @@ public final class NeuronSession implements AutoCloseable {
     }
 
     private void publish(String synapseKey) {
-        metagraph.subscribe(synapseKey, config.remoteIp(), axon.port());
+        metagraph.subscribe(synapseKey, config.remoteIp(), axon.port(), served.get(synapseKey));
     }
 
     // ================================================================ querying

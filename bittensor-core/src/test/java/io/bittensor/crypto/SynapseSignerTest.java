@@ -67,7 +67,8 @@ class SynapseSignerTest {
         Keypair relay = Keypair.generate();
         Synapse forged = s.toBuilder().setExpiresAtMs(s.getExpiresAtMs() + 60_000)
                 .setExpirySignature(ByteString.copyFrom(relay.sign(SynapseSigner.expiryMessage(
-                        SynapseSigner.digest(s), s.getExpiresAtMs() + 60_000))))
+                        SynapseSigner.digest(s), s.getExpiresAtMs() + 60_000,
+                        java.util.List.of()))))
                 .build();
         assertFalse(SynapseSigner.verifyExpiry(forged));
         // The original-format signature is untouched by the expiry fields.
@@ -126,5 +127,33 @@ class SynapseSignerTest {
         Synapse big = entry().toBuilder().setNounce(SynapseSigner.MAX_NOUNCE).build();
         assertEquals(32, SynapseSigner.digest(big).length);
         assertTrue(SynapseSigner.verify(SynapseSigner.sign(big, OWNER)));
+    }
+
+    @Test
+    void expirySignatureCoversWhatTheSynapseServes() {
+        Keypair owner = Keypair.generate();
+        Synapse base = Synapse.newBuilder().setNeuronKey(owner.publicKeyHex())
+                .setSynapseKey("0x" + "ab".repeat(32)).setAddress("10.0.0.1").setPort("8091")
+                .addServes(io.bittensor.neuron.ServedInputs.image(3, 32, 32))
+                .addServes(io.bittensor.neuron.ServedInputs.text(30522)).build();
+        Synapse signed = SynapseSigner.withExpiry(SynapseSigner.sign(base, owner), 1_000_000L, owner);
+        assertTrue(SynapseSigner.verifyExpiry(signed));
+        // A relay that drops, adds or changes a served input breaks the expiry signature...
+        assertFalse(SynapseSigner.verifyExpiry(signed.toBuilder().removeServes(1).build()));
+        assertFalse(SynapseSigner.verifyExpiry(signed.toBuilder().clearServes().build()));
+        assertFalse(SynapseSigner.verifyExpiry(signed.toBuilder()
+                .addServes(io.bittensor.neuron.ServedInputs.tensor(512)).build()));
+        assertFalse(SynapseSigner.verifyExpiry(signed.toBuilder()
+                .setServes(0, io.bittensor.neuron.ServedInputs.image(1, 28, 28)).build()));
+        assertFalse(SynapseSigner.verifyExpiry(signed.toBuilder()
+                .setServes(1, io.bittensor.neuron.ServedInputs.text(30523)).build()));
+        // ...while the original-format signature (which Python checks) does not cover it.
+        assertTrue(SynapseSigner.verify(signed.toBuilder().clearServes().build()));
+        // An entry that serves nothing is signed exactly as before the field existed.
+        Synapse plain = SynapseSigner.withExpiry(SynapseSigner.sign(base.toBuilder().clearServes()
+                .build(), owner), 1_000_000L, owner);
+        assertTrue(Ed25519.verify(owner.publicKeyHex(), java.nio.ByteBuffer.allocate(40)
+                .put(SynapseSigner.digest(plain)).putLong(1_000_000L).array(),
+                plain.getExpirySignature().toByteArray()));
     }
 }

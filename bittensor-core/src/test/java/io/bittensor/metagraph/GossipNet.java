@@ -13,7 +13,8 @@ import java.util.function.UnaryOperator;
 /**
  * N metagraphs on loopback, one synapse each, sharing a hand-moved clock. A round = every live
  * node runs one gossip round, in a random order (as unsynchronised timers would fire within one
- * interval), then the clock moves one interval.
+ * interval; each waits for the previous one's requests to be absorbed), then the clock moves one
+ * interval.
  */
 final class GossipNet implements AutoCloseable {
 
@@ -73,6 +74,11 @@ final class GossipNet implements AutoCloseable {
         Collections.shuffle(live, order);
         for (Metagraph m : live) {
             m.runRound();
+            // Timers an interval apart: whoever m called has absorbed m's request before the next
+            // node's round, however loaded this machine is.
+            for (Metagraph other : live) {
+                other.awaitAbsorbed(java.time.Duration.ofSeconds(30));
+            }
         }
         clock.advance(nodes.get(0).config().interval());
     }

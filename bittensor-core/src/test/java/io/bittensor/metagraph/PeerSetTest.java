@@ -62,7 +62,7 @@ class PeerSetTest {
                 java.util.Arrays.toString(waits));
         assertTrue(p.contains("b:1"));
         assertEquals(5, p.bootstrapFailures("b:1"));
-        p.succeeded("b:1");
+        p.succeeded("b:1", 0);
         assertEquals(0, p.bootstrapFailures("b:1"));
         assertEquals("b:1", p.pick(r, now, Set.of()));
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.axon.Axon;
 import io.bittensor.dendrite.Dendrite;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.neuron.TestNeurons;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
@@ -30,6 +31,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 class RouterIT {
   private static final int X_DIM = 4;
   private static final int SEQ = 2;
+  private static final int FEATURES = 5;
   private static final List<Axon> AXONS = new ArrayList<>();
   private static final List<FnNeuron> NEURONS = new ArrayList<>();
   private static final List<Synapse> SYNAPSES = new ArrayList<>();
@@ -56,8 +58,14 @@ class RouterIT {
     AXONS.forEach(Axon::close);
   }
 
+  /** A synapse on loopback that says it serves TENSOR inputs of {@code width} features. */
+  static Synapse synapse(String key, int port, int width) {
+    return TestNeurons.synapse(key, "127.0.0.1", port).toBuilder()
+        .addServes(ServedInputs.tensor(width)).build();
+  }
+
   static Synapse synapse(String key, int port) {
-    return TestNeurons.synapse(key, "127.0.0.1", port);
+    return synapse(key, port, FEATURES);
   }
 
   private static Router router(int topK) {
@@ -65,7 +73,7 @@ class RouterIT {
   }
 
   private static INDArray inputs(int batch) {
-    return Nd4j.rand(DataType.FLOAT, batch, SEQ, 5);
+    return Nd4j.rand(DataType.FLOAT, batch, SEQ, FEATURES);
   }
 
   private static int[] counts() {
@@ -152,6 +160,50 @@ class RouterIT {
     assertNotNull(grads.inputs());
     assertArrayEquals(new long[] {4, SEQ, 5}, grads.inputs().shape());
     assertEquals(4, grads.peerResults().size());
+  }
+
+  @Test
+  void onlySynapsesThatTakeTheBatchAreScoredAndCalled() {
+    FnNeuron other = FnNeuron.constant(9);
+    String imageKey = "0x" + "e".repeat(64);
+    String pythonKey = "0x" + "f".repeat(64);
+    String wideKey = "0x" + "9".repeat(64);
+    try (Axon axon = Axon.builder().port(0).serve(imageKey, other).serve(pythonKey, other)
+        .serve(wideKey, other).build().start()) {
+      List<Synapse> mixed = new ArrayList<>(SYNAPSES);
+      mixed.add(TestNeurons.synapse(imageKey, "127.0.0.1", axon.port()).toBuilder()
+          .addServes(ServedInputs.image(3, 32, 32)).build());
+      mixed.add(TestNeurons.synapse(pythonKey, "127.0.0.1", axon.port())); // says nothing
+      mixed.add(synapse(wideKey, axon.port(), FEATURES + 1)); // TENSOR, another width
+      Router router = router(6); // top-k over all: only compatibility limits the calls
+
+      RouterCall tensors = router.forward(Nd4j.randn(DataType.FLOAT, 4, X_DIM), inputs(4),
+          Modality.TENSOR, mixed);
+      assertEquals(SYNAPSES, tensors.synapses());
+      assertEquals(3, tensors.called().size());
+      assertEquals(3, tensors.answeredCount());
+      assertEquals(0, other.forwards.get(), "no incompatible synapse was called");
+
+      // CIFAR-sized images: only the synapse that says IMAGE [3, 32, 32].
+      RouterCall cifar = router.forward(Nd4j.randn(DataType.FLOAT, 2, X_DIM),
+          Nd4j.rand(DataType.FLOAT, 2, 1, 3, 32, 32), Modality.IMAGE, mixed);
+      assertEquals(List.of(imageKey),
+          cifar.synapses().stream().map(Synapse::getSynapseKey).toList());
+      // Its neuron does not run images after all: a refusal of the input, which never bans.
+      assertEquals(ReturnCode.UNSUPPORTED_MODALITY, cifar.results().get(0).code());
+      assertEquals(Duration.ZERO, dendrite.bannedFor(imageKey));
+      // MNIST-sized images: only the entry without a declaration (the original MNIST neuron's).
+      RouterCall mnist = router.forward(Nd4j.randn(DataType.FLOAT, 2, X_DIM),
+          Nd4j.rand(DataType.FLOAT, 2, 1, 1, 28, 28), Modality.IMAGE, mixed);
+      assertEquals(List.of(pythonKey),
+          mnist.synapses().stream().map(Synapse::getSynapseKey).toList());
+      // Nobody takes text: zeros, no call.
+      RouterCall text = router.forward(Nd4j.randn(DataType.FLOAT, 2, X_DIM),
+          Nd4j.zeros(DataType.LONG, 2, 3), Modality.TEXT, mixed);
+      assertTrue(text.synapses().isEmpty());
+      assertTrue(text.called().isEmpty());
+      assertEquals(0.0, text.output().norm1Number().doubleValue());
+    }
   }
 
   @Test

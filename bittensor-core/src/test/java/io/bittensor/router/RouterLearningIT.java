@@ -74,7 +74,7 @@ class RouterLearningIT {
       String key = "0x" + Integer.toString(e).repeat(64);
       Axon axon = Axon.builder().port(0).serve(key, neurons.get(e)).build().start();
       axons.add(axon);
-      synapses.add(RouterIT.synapse(key, axon.port()));
+      synapses.add(RouterIT.synapse(key, axon.port(), X_DIM));
     }
     dendrite = Dendrite.builder().timeout(Duration.ofSeconds(10)).build();
     Router router =
