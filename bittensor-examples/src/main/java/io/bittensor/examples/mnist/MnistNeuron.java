@@ -2,8 +2,10 @@ package io.bittensor.examples.mnist;
 
 import io.bittensor.neuron.GradientQueue;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,6 +40,12 @@ public final class MnistNeuron implements Neuron {
      */
     public void serve(MnistModel snapshot) {
         this.served = Objects.requireNonNull(snapshot, "snapshot");
+    }
+
+    /** MNIST digits, one channel of 28 × 28: what routers may send us. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.image(1, MnistSplit.ROWS, MnistSplit.COLS));
     }
 
     @Override
