@@ -1,6 +1,7 @@
 package io.bittensor.neuron;
 
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import io.grpc.Context;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -71,6 +72,12 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
     /** Batching for {@code neuron}, with defaults (see {@link Builder}). */
     public static Builder builder(Neuron neuron) {
         return new Builder(neuron);
+    }
+
+    /** What the wrapped neuron serves: batching changes nothing a router needs to know. */
+    @Override
+    public List<ServedInput> serves() {
+        return delegate.serves();
     }
 
     @Override

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import io.grpc.Context;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -102,6 +103,19 @@ class BatchingNeuronTest {
         while (b.queued() < n) {
             assertTrue(System.nanoTime() < end, "callers queued: " + b.queued() + " of " + n);
             Thread.sleep(2);
+        }
+    }
+
+    @Test
+    void publishesWhatTheWrappedNeuronServes() {
+        Neuron tensor4 = new Neuron() {
+            @Override
+            public List<ServedInput> serves() {
+                return List.of(ServedInputs.tensor(4));
+            }
+        };
+        try (BatchingNeuron batched = BatchingNeuron.builder(tensor4).build()) {
+            assertEquals(tensor4.serves(), batched.serves());
         }
     }
 

@@ -1,9 +1,12 @@
 package io.bittensor.runtime;
 
 import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -46,6 +49,12 @@ final class LinearModel implements NeuronModel {
 
     static NeuronSpec<LinearModel> spec(int features, int classes) {
         return new NeuronSpec<>("linear", 0.5, "linear.ckpt", (seed, rate, steps) -> new LinearModel(features, classes, rate, seed));
+    }
+
+    /** TENSOR rows of {@code features} values: what routers may send it. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.tensor(features));
     }
 
     @Override

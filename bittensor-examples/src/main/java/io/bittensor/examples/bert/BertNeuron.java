@@ -3,9 +3,11 @@ package io.bittensor.examples.bert;
 import io.bittensor.neuron.GradientQueue;
 import io.bittensor.neuron.InvalidInputException;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.ServedInput;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -39,6 +41,12 @@ public final class BertNeuron implements Neuron {
     /** Serves a new snapshot; the old one is left to the GC (an Axon thread may still be inside it). */
     public void serve(BertModel snapshot) {
         this.served = Objects.requireNonNull(snapshot, "snapshot");
+    }
+
+    /** TEXT ids below the served model's vocabulary: what routers may send us. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.text(served.config().vocabSize()));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.bittensor.examples.bert;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
 import io.bittensor.session.NeuronSession;
 import io.bittensor.session.SessionStats;
 import io.bittensor.training.EpochProgress;
@@ -289,6 +290,11 @@ public final class BertTrainer implements AutoCloseable {
 
         Counting(Neuron inner) {
             this.inner = inner;
+        }
+
+        @Override
+        public List<ServedInput> serves() {
+            return inner.serves();
         }
 
         @Override
