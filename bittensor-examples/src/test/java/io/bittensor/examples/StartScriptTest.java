@@ -61,7 +61,7 @@ class StartScriptTest {
     void bertRunsTheTextNeuron() throws Exception {
         Result r = run("--dry-run", "-n", "bert", "-a", "9200", "--", "--corpus", "texts/");
         assertEquals(0, r.code(), r.err());
-        assertEquals("java -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bert.BertNeuronMain"
+        assertEquals(JAVA.replace("io.bittensor.examples.mnist.MnistNeuronMain", "io.bittensor.examples.bert.BertNeuronMain")
                 + " --axon_port 9200 --corpus texts/", r.out());
     }
 
