@@ -144,7 +144,7 @@ public final class ImageFolder {
         }
         byte[] pixels = new byte[n * CifarImages.PIXELS];
         byte[] labels = new byte[n];
-        int i = 0;
+        int[][] slots = interleaved(classes.stream().mapToInt(c -> byClass.get(c).size()).toArray());
         int[] argb = new int[CifarImages.SIZE * CifarImages.SIZE];
         for (int c = 0; c < classes.size(); c++) {
             String cls = classes.get(c);
@@ -156,6 +156,7 @@ public final class ImageFolder {
                             + img.getWidth() + "×" + img.getHeight() + "; CIFAR images must be 32×32");
                 }
                 img.getRGB(0, 0, CifarImages.SIZE, CifarImages.SIZE, argb, 0, CifarImages.SIZE);
+                int i = slots[c][k];
                 int base = i * CifarImages.PIXELS;
                 int plane = CifarImages.SIZE * CifarImages.SIZE;
                 for (int p = 0; p < plane; p++) {
@@ -164,11 +165,33 @@ public final class ImageFolder {
                     pixels[base + plane + p] = (byte) (v >> 8);
                     pixels[base + 2 * plane + p] = (byte) v;
                 }
-                labels[i++] = (byte) c;
+                labels[i] = (byte) c;
             }
             byClass.put(cls, List.of()); // let the encoded bytes go
         }
         return new CifarSplit(pixels, labels, classes);
+    }
+
+    /**
+     * Where image {@code k} of class {@code c} goes: classes take turns (image 0 of every class,
+     * then image 1, …), so the first n images of a split (--train_limit, tests) hold every class.
+     */
+    static int[][] interleaved(int[] counts) {
+        int[][] slots = new int[counts.length][];
+        int longest = 0;
+        for (int c = 0; c < counts.length; c++) {
+            slots[c] = new int[counts[c]];
+            longest = Math.max(longest, counts[c]);
+        }
+        int i = 0;
+        for (int k = 0; k < longest; k++) {
+            for (int c = 0; c < counts.length; c++) {
+                if (k < counts[c]) {
+                    slots[c][k] = i++;
+                }
+            }
+        }
+        return slots;
     }
 
     private static BufferedImage read(Path path, String split, String cls, int k, byte[] bytes) {
