@@ -33,8 +33,9 @@ COPY --from=build /src/bittensor-examples/target/bittensor-examples.jar bittenso
 COPY --from=build /src/bittensor-examples/target/lib bittensor-examples/target/lib
 COPY start_bittensor.sh ./
 # start_bittensor.sh sets the memory budget (heap 512 MiB, ND4J native 512 MiB, process 1.5 GiB,
-# docs/reliability.md); JAVA_OPTS overrides it (docker run -e JAVA_OPTS=...). Give the container
-# at least that: docker run --memory=2g.
+# docs/reliability.md; the CIFAR-10 neuron: heap 1 GiB, native 3 GiB, process 6 GiB, docs/cifar.md);
+# JAVA_OPTS overrides it (docker run -e JAVA_OPTS=...). Give the container at least that:
+# docker run --memory=2g (cifar: --memory=7g).
 # Data sets, the neuron key and checkpoints live in data/; metrics and plots in logs/.
 VOLUME ["/bittensor/data", "/bittensor/logs"]
 EXPOSE 8091 8092

@@ -66,11 +66,12 @@ class StartScriptTest {
     }
 
     @Test
-    void cifarRunsTheImageNeuronUnderTheSameBudgetWithItsOwnFlags() throws Exception {
+    void cifarRunsTheImageNeuronUnderItsLargerBudgetWithItsOwnFlags() throws Exception {
         Result r = run("--dry-run", "-n", "cifar", "-a", "9300", "-b", "10.0.0.1:8092", "--", "--dataset",
                 "imgs.tar.gz", "--preset", "dpn26");
         assertEquals(0, r.code(), r.err());
-        assertEquals(JAVA.replace("io.bittensor.examples.mnist.MnistNeuronMain", "io.bittensor.examples.cifar.CifarNeuronMain")
+        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
+                + " -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.cifar.CifarNeuronMain"
                 + " --axon_port 9300 --bootstrap 10.0.0.1:8092 --dataset imgs.tar.gz --preset dpn26", r.out());
     }
 

@@ -1,5 +1,6 @@
 package io.bittensor.examples.cifar;
 
+import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.runtime.NetworkOptions;
 import io.bittensor.runtime.NeuronCommand;
@@ -50,7 +51,17 @@ public final class CifarNeuronMain implements Callable<Integer> {
             description = "Model size: mini (trains on 2 CPU cores) or dpn26 (the original's DPN-26). Default: ${DEFAULT-VALUE}")
     DpnConfig preset;
 
+    /** ND4J's limits when not given: the DPN's training step needs more than the 512 MiB / 1.5 GiB of other neurons. */
+    static final String NATIVE_BUDGET = "3g";
+    static final String PROCESS_BUDGET = "6g";
+
     public static void main(String[] args) {
+        if (System.getProperty(MemoryBudget.MAX_BYTES) == null) {
+            System.setProperty(MemoryBudget.MAX_BYTES, NATIVE_BUDGET);
+        }
+        if (System.getProperty(MemoryBudget.MAX_PHYSICAL_BYTES) == null) {
+            System.setProperty(MemoryBudget.MAX_PHYSICAL_BYTES, PROCESS_BUDGET);
+        }
         NeuronCommand.main(new CifarNeuronMain(), args);
     }
 
