@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * Linux network namespace with its own address on a bridge, gossip on fast timers
  * ({@link GossipNodeMain}); node 3 is cut off from the others (silent drops, nftables), then the
  * network heals. Checks that the cut-off node leaves the others' views and theirs leave its view
- * within the bound (peer TTL / expiry horizon 4 s, plus two rounds), and that every view is full
+ * within the bound (peer TTL / expiry horizon 4 s, plus two rounds, plus 5 s of scheduling slack), and that every view is full
  * again soon after the heal. Skipped, saying why, where namespaces or nftables are unavailable
  * (not root, no iproute2, no nft, a sandbox without netns).
  */
@@ -37,6 +37,8 @@ class NetworkNamespaceFaultIT {
     private static final int N = 3;
     private static final int PORT = 9402;
     private static final long BOUND_MS = 4_000 + 2 * 500; // TTL / horizon + two rounds
+    /** Scheduling delays of a busy CI machine (five JVMs on two cores). */
+    private static final long SLACK_MS = 5_000;
 
     /** Short unique names: interface names are limited to 15 characters. */
     private final String tag = "bc" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xffff));
@@ -71,7 +73,8 @@ class NetworkNamespaceFaultIT {
         long t0 = System.currentTimeMillis();
         for (int i = 1; i <= N; i++) {
             int node = i;
-            await("node " + i + " full view", 30_000, v -> v.synapses().equals(all) && v.peers().size() == N - 1, node);
+            // Three JVMs starting: generous on a loaded machine; not the figure under test.
+            await("node " + i + " full view", 90_000, v -> v.synapses().equals(all) && v.peers().size() == N - 1, node);
         }
         LOG.info("full views after {} ms", System.currentTimeMillis() - t0);
 
@@ -82,13 +85,13 @@ class NetworkNamespaceFaultIT {
         nft(2, "ip saddr " + addr3 + " drop");
         long cut = System.currentTimeMillis();
         for (int i = 1; i <= 2; i++) {
-            await("node 3 gone from node " + i, BOUND_MS + 3_000,
+            await("node 3 gone from node " + i, BOUND_MS + SLACK_MS,
                     v -> !v.synapses().contains(keys.get(2)) && !v.peers().contains(addr3 + ":" + PORT), i);
         }
         // Node 3 keeps retrying its bootstrap (node 1) by design, but no entry of the others lives on.
-        await("the others gone from node 3", BOUND_MS + 3_000, v -> v.synapses().equals(Set.of(keys.get(2))), 3);
+        await("the others gone from node 3", BOUND_MS + SLACK_MS, v -> v.synapses().equals(Set.of(keys.get(2))), 3);
         long gone = System.currentTimeMillis() - cut;
-        assertTrue(gone <= BOUND_MS + 3_000, "left the views " + gone + " ms after the cut");
+        assertTrue(gone <= BOUND_MS + SLACK_MS, "left the views " + gone + " ms after the cut");
         LOG.info("cut-off node left every view {} ms after the cut (bound {} ms)", gone, BOUND_MS);
 
         for (int i = 1; i <= N; i++) {
