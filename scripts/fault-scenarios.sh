@@ -23,7 +23,7 @@ N=5
 NET=10.77.0
 AXON_PORT=9401
 GOSSIP_PORT=9402
-MEM_OPTS=${MEM_OPTS:--Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1536m}
+MEM_OPTS=${MEM_OPTS:--Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m}
 TRAIN_LIMIT=${TRAIN_LIMIT:-2000}
 # Seconds per phase; the partition lasts longer than the 120 s expiry horizon.
 SETTLE=${SETTLE:-240} LOSS_SECS=${LOSS_SECS:-120} CUT_SECS=${CUT_SECS:-150} HEAL_SECS=${HEAL_SECS:-150}

@@ -35,7 +35,7 @@ class StartScriptTest {
     }
 
     private static final String JAVA = "java -Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m"
-            + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1536m -cp bittensor-examples/target/bittensor-examples.jar "
+            + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m -cp bittensor-examples/target/bittensor-examples.jar "
             + "io.bittensor.examples.mnist.MnistNeuronMain";
 
     @Test
