@@ -66,6 +66,8 @@ public final class Dendrite implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dendrite.class);
     /** Extra wait past the deadline before a call that gRPC has not ended counts as timed out. */
     private static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** Extra grace periods for a wait that wakes late (process paused or starved). */
+    private static final int LATE_WAKE_GRACES = 5;
 
     private final DendriteSettings settings;
     private final Keypair keypair;
@@ -146,15 +148,23 @@ public final class Dendrite implements AutoCloseable {
     /**
      * Waits for {@code done}, bounded by the deadline plus a grace period. Every peer's reply is
      * completed by then (by gRPC or by {@link #send}'s guard); but when the whole process was
-     * paused (SIGSTOP, a VM suspended, a long GC) this thread and the guard wake together, so
-     * a first timeout gets one more grace period before it counts as a bug.
+     * paused (SIGSTOP, a VM suspended, a long GC) or starved of CPU, this thread and the guard
+     * wake together or late, so a timeout gets up to {@link #LATE_WAKE_GRACES} more grace
+     * periods before it counts as a bug. (Both crashed a neuron before: a frozen one on resume,
+     * and one starved at load 17.)
      */
     <T> T awaitAll(CompletableFuture<T> done) {
         try {
-            try {
-                return done.get(settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS);
-            } catch (TimeoutException first) {
-                return done.get(GRACE_NANOS, TimeUnit.NANOSECONDS);
+            long wait = settings.timeout().toNanos() + GRACE_NANOS;
+            for (int late = 0; ; late++) {
+                try {
+                    return done.get(wait, TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    if (late == LATE_WAKE_GRACES) {
+                        throw e;
+                    }
+                    wait = GRACE_NANOS;
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -162,8 +172,8 @@ public final class Dendrite implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("dendrite call failed", e.getCause());
         } catch (TimeoutException e) {
-            // gRPC ends every call at its deadline; this only guards against a transport bug.
-            throw new IllegalStateException("peers did not answer within the deadline + grace", e);
+            // Every reply is guarded at deadline + grace: this is a bug, or a JVM starved for 10+ s.
+            throw new IllegalStateException("peers did not answer within the deadline + 6 grace periods", e);
         }
     }
 
