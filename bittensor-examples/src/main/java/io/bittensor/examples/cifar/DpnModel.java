@@ -80,6 +80,12 @@ public final class DpnModel implements AutoCloseable {
     private static final String OPTIMIZER_PREFIX = "optimizer/";
     private static final String STATE_PREFIX = "bn_state/";
 
+    /**
+     * Train through SameDiff's own gradient function instead of {@link DpnEngine} (same results,
+     * many times slower; kept to measure one against the other: {@code -Dbittensor.cifar.samediffStep=true}).
+     */
+    private static final boolean SAMEDIFF_STEP = Boolean.getBoolean("bittensor.cifar.samediffStep");
+
     /** Adam's starting rate. */
     public static final double DEFAULT_LEARNING_RATE = 0.002;
     /** The rate decays along a cosine to this fraction of the start over the planned run. */
@@ -125,6 +131,9 @@ public final class DpnModel implements AutoCloseable {
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private Mode mode;
     private int iteration;
+    private DpnEngine engine;
+    private DpnHeads heads;
+    private boolean sameDiffStep = SAMEDIFF_STEP;
 
     public DpnModel(Options options) {
         this.options = options;
@@ -219,6 +228,11 @@ public final class DpnModel implements AutoCloseable {
         return options.config();
     }
 
+    /** Tests: train through SameDiff's gradient function (true) or {@link DpnEngine}. */
+    void useSameDiffStep(boolean sameDiff) {
+        this.sameDiffStep = sameDiff;
+    }
+
     /** Trainable variables' names, in a fixed order. */
     public List<String> parameterNames() {
         return parameterNames;
@@ -236,6 +250,11 @@ public final class DpnModel implements AutoCloseable {
 
     /** One step alone: the local loss (transform and hidden net). */
     public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.LOCAL, images, labels, null);
+            return new StepResult(r.loss(), r.localLoss(), Double.NaN, Double.NaN, correct(r.logits(), labels),
+                    (int) images.size(0), null);
+        }
         OutAndGrad r = step(Mode.LOCAL, images, labels, null, LOCAL_LOSS, LOCAL_LOGITS);
         double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN, correct(r.getOutputs().get(LOCAL_LOGITS), labels),
@@ -244,6 +263,11 @@ public final class DpnModel implements AutoCloseable {
 
     /** One step of the transform with one linear classifier on it (the speed comparison's configuration). */
     public synchronized StepResult trainProbe(INDArray images, INDArray labels) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.PROBE, images, labels, null);
+            return new StepResult(r.loss(), r.loss(), Double.NaN, Double.NaN, correct(r.logits(), labels),
+                    (int) images.size(0), null);
+        }
         OutAndGrad r = step(Mode.PROBE, images, labels, null, PROBE_LOSS, PROBE_LOGITS);
         double loss = r.getOutputs().get(PROBE_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN, correct(r.getOutputs().get(PROBE_LOGITS), labels),
@@ -257,6 +281,11 @@ public final class DpnModel implements AutoCloseable {
      * @return the losses, and d loss / d network {@code [b,512]} for the peers' Backward
      */
     public synchronized StepResult trainWithNetwork(INDArray images, INDArray labels, INDArray network) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.NETWORK, images, labels, network2d(network, images.size(0)));
+            return new StepResult(r.loss(), r.localLoss(), r.remoteLoss(), r.distillLoss(),
+                    correct(r.logits(), labels), (int) images.size(0), r.dNetwork());
+        }
         OutAndGrad r = step(Mode.NETWORK, images, labels, network2d(network, images.size(0)),
                 TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, REMOTE_LOGITS);
         Map<String, INDArray> o = r.getOutputs();
@@ -283,6 +312,38 @@ public final class DpnModel implements AutoCloseable {
         grads.remove(NETWORK);
         applyGradients(grads);
         updateRunningStatistics(r.getOutputs());
+        return r;
+    }
+
+    /**
+     * The fast training step: the DPN by {@link DpnEngine}, the heads by {@link DpnHeads}, on the
+     * graph's own parameter arrays; the same loss and gradients as {@link #step}.
+     */
+    private DpnHeads.Result engineStep(Mode m, INDArray images, INDArray labels, INDArray network) {
+        checkBatch(images, labels);
+        if (engine == null) {
+            Map<String, INDArray> arrays = new LinkedHashMap<>();
+            parameterNames.forEach(n -> arrays.put(n, sd.getArrForVarName(n)));
+            engine = new DpnEngine(options.config(), arrays, DataType.FLOAT);
+            heads = new DpnHeads(arrays);
+        }
+        INDArray t = engine.forward(images);
+        DpnHeads.Result r = switch (m) {
+            case PROBE -> heads.probe(t, labels);
+            case LOCAL -> heads.local(t, labels);
+            case NETWORK -> heads.network(t, labels, network);
+            case SERVED -> throw new IllegalArgumentException("not a training mode");
+        };
+        engine.backward(r.dTransform());
+        Map<String, INDArray> grads = new LinkedHashMap<>(engine.gradients());
+        grads.putAll(r.grads());
+        applyGradients(grads);
+        Map<String, INDArray> stats = new LinkedHashMap<>();
+        engine.batchStatistics().forEach((name, mv) -> {
+            stats.put(name + "_bmean", mv[0]);
+            stats.put(name + "_bvar", mv[1]);
+        });
+        updateRunningStatistics(stats);
         return r;
     }
 
@@ -521,6 +582,9 @@ public final class DpnModel implements AutoCloseable {
             }
         }
         updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+        if (engine != null) {
+            engine.close();
+        }
     }
 
     private void useMode(Mode m) {
