@@ -14,7 +14,7 @@ Usage: ./start_bittensor.sh [OPTIONS] [-- EXTRA NEURON FLAGS]
 
 Options (the original's; values 'none' mean "not given"):
  -h, --help            Print this help and exit
- -n, --neuron          Neuron to run: mnist (default) or bert
+ -n, --neuron          Neuron to run: mnist (default), cifar or bert
  -l, --logdir          Where metrics (CSV) and plots (PNG) go          --logdir
  -p, --port            Port accepting requests (the Axon), if -a is not given
  -c, --chain_endpoint  Reserved for a chain-backed metagraph (ignored)  --chain_endpoint
@@ -26,10 +26,11 @@ Options (the original's; values 'none' mean "not given"):
  -r, --remote_ip       Address advertised to peers                      --remote_ip
  -mp, --model_path     Checkpoint to resume from and save to            --model_path
      --dry-run         Print the java command instead of running it
-Anything after -- goes to the neuron as is (e.g. -- --epochs 1 --datapath data/n2).
+Anything after -- goes to the neuron as is (e.g. -- --epochs 1 --datapath data/n2;
+for cifar: -- --dataset PATH --preset mini|dpn26).
 Unset flags take the neuron's defaults (axon 8091, metagraph 8092, data/, logs/).
 JAVA_OPTS is passed to the JVM after the memory budget (-Xmx512m, ND4J native 512m,
-process 1536m; docs/reliability.md), so it can override it.
+process 1536m; cifar: -Xmx1g, native 3g, process 6g; docs/reliability.md), so it can override it.
 HELP
 }
 
@@ -81,13 +82,19 @@ fi
 
 case "$neuron" in
   mnist) main=io.bittensor.examples.mnist.MnistNeuronMain ;;
+  cifar) main=io.bittensor.examples.cifar.CifarNeuronMain ;;
   bert) main=io.bittensor.examples.bert.BertNeuronMain ;;
-  *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist, bert)" >&2; exit 2 ;;
+  *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist, cifar, bert)" >&2; exit 2 ;;
 esac
 
 # The memory budget (docs/reliability.md): heap, ND4J's off-heap arrays, and the resident size past
 # which native allocations are refused. JAVA_OPTS comes after it, so it can override any of them.
 budget=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1536m)
+if [[ "$neuron" == cifar ]]; then
+  # The DPN's SameDiff training step at batch 64 does not fit the above: the process passed 1.5 GiB
+  # within its first step and 4 GiB within minutes (docs/cifar.md, measured).
+  budget=(-Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g)
+fi
 # shellcheck disable=SC2206 # JAVA_OPTS is a list of JVM options, split on spaces on purpose
 cmd=(java "${budget[@]}" ${JAVA_OPTS:-} -cp "$JAR" "$main" ${flags[@]+"${flags[@]}"})
 

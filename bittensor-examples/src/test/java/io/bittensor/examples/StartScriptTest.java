@@ -66,6 +66,16 @@ class StartScriptTest {
     }
 
     @Test
+    void cifarRunsTheImageNeuronUnderItsLargerBudgetWithItsOwnFlags() throws Exception {
+        Result r = run("--dry-run", "-n", "cifar", "-a", "9300", "-b", "10.0.0.1:8092", "--", "--dataset",
+                "imgs.tar.gz", "--preset", "dpn26");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
+                + " -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.cifar.CifarNeuronMain"
+                + " --axon_port 9300 --bootstrap 10.0.0.1:8092 --dataset imgs.tar.gz --preset dpn26", r.out());
+    }
+
+    @Test
     void badOptionsAreOneLineAndExitCode2() throws Exception {
         for (String[] args : new String[][] {{"-x"}, {"-b"}, {"-n", "gpt2"}, {"-t", "token"}}) {
             Result r = run(args);

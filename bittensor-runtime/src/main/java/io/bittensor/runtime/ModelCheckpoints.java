@@ -13,12 +13,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A {@link NeuronModel} in a checkpoint file ({@link Checkpoints}' format, written atomically):
- * parameters, optimizer state and step count, the model's id, and the run's metadata; and where a
- * run resumes from one.
+ * parameters, buffers (untrained state such as running statistics), optimizer state and step
+ * count, the model's id, and the run's metadata; and where a run resumes from one.
  */
 public final class ModelCheckpoints {
     private static final Logger LOG = LoggerFactory.getLogger(ModelCheckpoints.class);
     private static final String OPTIMIZER_PREFIX = "optimizer/";
+    private static final String BUFFER_PREFIX = "buffer/";
     /** Metadata keys the runtime writes. */
     public static final String MODEL = "model";
     public static final String ITERATION = "iteration";
@@ -42,6 +43,7 @@ public final class ModelCheckpoints {
     /** Saves parameters, optimizer state and step count, plus {@code metadata}, atomically. */
     public static void save(NeuronModel model, Path file, Map<String, String> metadata) throws IOException {
         Map<String, INDArray> arrays = new LinkedHashMap<>(model.parameters());
+        model.buffers().forEach((k, v) -> arrays.put(BUFFER_PREFIX + k, v));
         model.optimizerState().forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + k, v));
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put(MODEL, model.modelId());
@@ -62,17 +64,17 @@ public final class ModelCheckpoints {
             throw new CheckpointException("checkpoint " + file + " holds a '" + id + "' model, not '" + model.modelId()
                     + "'; pass another --model_path");
         }
+        Map<String, INDArray> buffers = withPrefix(c.arrays(), BUFFER_PREFIX);
         try {
+            checkBuffers(model.buffers(), buffers); // before anything changes
             model.setParameters(c.arrays());
+            if (!buffers.isEmpty()) {
+                model.setBuffers(buffers);
+            }
         } catch (IllegalArgumentException e) {
             throw new CheckpointException("checkpoint " + file + " does not fit this model: " + e.getMessage());
         }
-        Map<String, INDArray> opt = new LinkedHashMap<>();
-        c.arrays().forEach((k, v) -> {
-            if (k.startsWith(OPTIMIZER_PREFIX)) {
-                opt.put(k.substring(OPTIMIZER_PREFIX.length()), v);
-            }
-        });
+        Map<String, INDArray> opt = withPrefix(c.arrays(), OPTIMIZER_PREFIX);
         int iteration;
         try {
             iteration = Integer.parseInt(c.metadata().getOrDefault(ITERATION, "0"));
@@ -81,6 +83,30 @@ public final class ModelCheckpoints {
         }
         model.setOptimizerState(opt, iteration);
         return c.metadata();
+    }
+
+    private static Map<String, INDArray> withPrefix(Map<String, INDArray> arrays, String prefix) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        arrays.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
+    /** Every buffer the model has must be in the checkpoint, in its shape. */
+    private static void checkBuffers(Map<String, INDArray> expected, Map<String, INDArray> saved) {
+        expected.forEach((name, v) -> {
+            INDArray s = saved.get(name);
+            if (s == null) {
+                throw new IllegalArgumentException("buffer " + name + " is missing");
+            }
+            if (!java.util.Arrays.equals(s.shape(), v.shape())) {
+                throw new IllegalArgumentException("buffer " + name + " has shape " + java.util.Arrays.toString(s.shape())
+                        + ", expected " + java.util.Arrays.toString(v.shape()));
+            }
+        });
     }
 
     /**

@@ -84,6 +84,23 @@ public interface NeuronModel extends AutoCloseable {
      */
     void setParameters(Map<String, INDArray> values);
 
+    /**
+     * Copies of state that is not trained but belongs in a checkpoint and a {@link #copy()} (e.g.
+     * batch norm's running statistics), by name. Default: none.
+     */
+    default Map<String, INDArray> buffers() {
+        return Map.of();
+    }
+
+    /**
+     * Overwrites {@link #buffers()}.
+     *
+     * @throws IllegalArgumentException naming the first missing or mis-shaped buffer (nothing changed)
+     */
+    default void setBuffers(Map<String, INDArray> values) {
+        // no buffers
+    }
+
     /** Copies of the optimizer's state, by "parameter/stateName". */
     Map<String, INDArray> optimizerState();
 

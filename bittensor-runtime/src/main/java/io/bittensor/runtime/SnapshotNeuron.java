@@ -1,10 +1,14 @@
 package io.bittensor.runtime;
 
 import io.bittensor.neuron.GradientQueue;
+import io.bittensor.neuron.InvalidInputException;
 import io.bittensor.neuron.Neuron;
+import io.bittensor.neuron.ServedInputs;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.ServedInput;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +64,8 @@ public final class SnapshotNeuron implements Neuron {
         if (m != modality) {
             throw new UnsupportedModalityException(m);
         }
-        INDArray out = served.forward(wireInputs(inputs));
+        NeuronModel model = served;
+        INDArray out = model.forward(wireInputs(checkServed(model, m, inputs)));
         forwardCalls.incrementAndGet();
         return out;
     }
@@ -85,10 +90,43 @@ public final class SnapshotNeuron implements Neuron {
         if (m != modality) {
             throw new UnsupportedModalityException(m);
         }
-        ServedBackward b = served.backward(wireInputs(inputs), gradOutputs);
+        NeuronModel model = served;
+        ServedBackward b = model.backward(wireInputs(checkServed(model, m, inputs)), gradOutputs);
         queue.offer(b.parameterGrads());
         backwardCalls.incrementAndGet();
         return b.inputsGrad();
+    }
+
+    /**
+     * A peer's input that fits none of the model's declared inputs is refused ({@code BAD_SHAPE}:
+     * the Axon answers the code, logs no stack trace, and does not ban the caller) before the model
+     * sees it. A model that declares nothing checks its inputs itself.
+     */
+    private static INDArray checkServed(NeuronModel model, Modality m, INDArray inputs) {
+        List<ServedInput> serves = model.serves();
+        if (serves.isEmpty()) {
+            return inputs;
+        }
+        for (ServedInput in : serves) {
+            if (ServedInputs.fits(in, m, inputs.shape())) {
+                return inputs;
+            }
+        }
+        throw new InvalidInputException(ReturnCode.BAD_SHAPE, "inputs of shape " + Arrays.toString(inputs.shape())
+                + " do not fit what this synapse serves: " + describe(serves));
+    }
+
+    private static String describe(List<ServedInput> serves) {
+        StringBuilder sb = new StringBuilder();
+        for (ServedInput in : serves) {
+            if (sb.length() > 0) {
+                sb.append(" or ");
+            }
+            sb.append(in.getModality()).append(in.getModality() == Modality.TEXT ? " [batch, seq]"
+                    : " [batch, seq, " + in.getShapeList().stream().map(String::valueOf)
+                            .collect(java.util.stream.Collectors.joining(", ")) + "]");
+        }
+        return sb.toString();
     }
 
     /** Token ids stay integers; images and features reach the model as float32 whatever their wire type. */

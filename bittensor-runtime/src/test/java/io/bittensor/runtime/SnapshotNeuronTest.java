@@ -3,9 +3,12 @@ package io.bittensor.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.neuron.InvalidInputException;
 import io.bittensor.neuron.UnsupportedModalityException;
 import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -45,7 +48,12 @@ class SnapshotNeuronTest {
         assertThrows(UnsupportedModalityException.class, () -> neuron.forwardText(Nd4j.zeros(DataType.LONG, 1, 3)));
         assertThrows(UnsupportedModalityException.class,
                 () -> neuron.backward(Modality.IMAGE, Nd4j.zeros(1, 1, 3), Nd4j.zeros(1, 1, 512)));
-        assertThrows(IllegalArgumentException.class, () -> neuron.forwardTensor(Nd4j.zeros(1, 1, 5)), "wrong width");
+        InvalidInputException wrong = assertThrows(InvalidInputException.class,
+                () -> neuron.forwardTensor(Nd4j.zeros(1, 1, 5)), "wrong width");
+        assertEquals(ReturnCode.BAD_SHAPE, wrong.code(), "a refusal the Axon answers, not a model error");
+        assertTrue(wrong.getMessage().contains("TENSOR [batch, seq, 3]"), wrong.getMessage());
+        assertThrows(InvalidInputException.class,
+                () -> neuron.backward(Modality.TENSOR, Nd4j.zeros(1, 1, 5), Nd4j.zeros(1, 1, 512)));
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.bittensor.examples.cifar.CifarDatasets;
 import io.bittensor.examples.cifar.CifarSplit;
 import io.bittensor.examples.cifar.DpnConfig;
 import io.bittensor.examples.cifar.DpnModel;
+import io.bittensor.runtime.StepResult;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -165,7 +166,7 @@ public final class CifarBench implements Callable<Integer> {
                         break;
                     }
                     CifarSplit.Batch b = train.batch(order, from, from + batchSize, Augmentation.STANDARD, rng);
-                    DpnModel.StepResult r = head.equals("probe") ? m.trainProbe(b.images(), b.labels())
+                    StepResult r = head.equals("probe") ? m.trainProbe(b.images(), b.labels())
                             : m.trainLocal(b.images(), b.labels());
                     images += batchSize;
                     lossSum += r.loss();

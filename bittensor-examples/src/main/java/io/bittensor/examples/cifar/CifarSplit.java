@@ -73,8 +73,13 @@ public final class CifarSplit {
         return order;
     }
 
-    /** A labelled batch. */
-    public record Batch(INDArray images, INDArray labels) {}
+    /** A labelled batch: images {@code [n,3,32,32]}, one-hot labels {@code [n,10]}. */
+    public record Batch(INDArray images, INDArray labels) implements io.bittensor.runtime.Batch {
+        @Override
+        public INDArray inputs() {
+            return images;
+        }
+    }
 
     /**
      * The images {@code order[from, to)} as {@code [n,3,32,32]} floats in [0, 1] and one-hot labels

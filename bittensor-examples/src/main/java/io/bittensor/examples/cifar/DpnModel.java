@@ -1,10 +1,16 @@
 package io.bittensor.examples.cifar;
 
-import io.bittensor.training.CheckpointException;
-import io.bittensor.training.Checkpoints;
+import io.bittensor.neuron.ServedInputs;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ServedInput;
+import io.bittensor.runtime.Batch;
+import io.bittensor.runtime.Evaluation;
+import io.bittensor.runtime.NeuronModel;
+import io.bittensor.runtime.NeuronSpec;
+import io.bittensor.runtime.ParameterUpdaters;
+import io.bittensor.runtime.ServedBackward;
+import io.bittensor.runtime.StepResult;
 import io.bittensor.training.CosineDecaySchedule;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -21,7 +27,6 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
@@ -46,11 +51,14 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * <p>Batch norm keeps running statistics (momentum 0.1) updated after each training step and used
  * for evaluation and serving; see {@link DpnGraph}.
  *
+ * <p>A runtime {@link NeuronModel} (IMAGE, serving {@code [3, 32, 32]}): {@link #spec} is the CIFAR-10
+ * neuron. Checkpoints hold the running statistics as the model's {@link #buffers()}.
+ *
  * <p>Threads: as {@code MnistModel}. The training thread owns the model it trains; serve a
  * {@link #copy()}, on which {@link #forwardImage} may run on many threads while
  * {@link #backwardImage} calls are serialized.
  */
-public final class DpnModel implements AutoCloseable {
+public final class DpnModel implements NeuronModel {
     public static final int NETWORK_DIM = 512;
     static final int CONTEXT1 = 512;
     static final int CONTEXT2 = 256;
@@ -77,8 +85,10 @@ public final class DpnModel implements AutoCloseable {
     static final String SERVED_LOSS = "served_loss";
 
     static final String MODEL_ID = "bittensor-cifar-dpn-v1";
-    private static final String OPTIMIZER_PREFIX = "optimizer/";
-    private static final String STATE_PREFIX = "bn_state/";
+    /** The neuron's name: its synapse key is derived from it. */
+    public static final String NAME = "cifar";
+    /** Checkpoint file in datapath when --model_path is not given. */
+    public static final String DEFAULT_MODEL_FILE = "cifar-model.ckpt";
 
     /**
      * Train through SameDiff's own gradient function instead of {@link DpnEngine} (same results,
@@ -108,19 +118,11 @@ public final class DpnModel implements AutoCloseable {
         }
     }
 
-    /** Result of one training step. {@code networkGrad} is null unless the step used the network. */
-    public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss, int correct,
-            int count, INDArray networkGrad) {
-        public double accuracy() {
-            return count == 0 ? 0 : (double) correct / count;
-        }
+    /** The CIFAR-10 neuron of this preset for the runtime, with the defaults of {@link Options#defaults}. */
+    public static NeuronSpec<DpnModel> spec(DpnConfig config) {
+        return new NeuronSpec<>(NAME, DEFAULT_LEARNING_RATE, DEFAULT_MODEL_FILE,
+                (seed, rate, steps) -> new DpnModel(Options.defaults(config, seed, rate, steps)));
     }
-
-    /** Mean loss of a batch and its number of correct predictions. */
-    public record Evaluation(double loss, int correct, int count) {}
-
-    /** Gradients of {@code sum(gradOutput ⊙ forwardImage(images))}. */
-    public record ImageBackward(INDArray imagesGrad, Map<String, INDArray> parameterGrads) {}
 
     private final Options options;
     private final SameDiff sd;
@@ -128,9 +130,8 @@ public final class DpnModel implements AutoCloseable {
     private final List<DpnGraph.Norm> norms;
     private final List<String> batchStats;
     private final Map<Mode, List<String>> trained = new LinkedHashMap<>();
-    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private final ParameterUpdaters updaters;
     private Mode mode;
-    private int iteration;
     private DpnEngine engine;
     private DpnHeads heads;
     private boolean sameDiffStep = SAMEDIFF_STEP;
@@ -159,12 +160,7 @@ public final class DpnModel implements AutoCloseable {
         probe.addAll(parameterNames.stream().filter(p -> p.startsWith("probe")).toList());
         trained.put(Mode.PROBE, List.copyOf(probe));
         trained.put(Mode.SERVED, trained.get(Mode.NETWORK));
-        for (String name : parameterNames) {
-            INDArray param = sd.getArrForVarName(name);
-            long size = options.updater().stateSize(param.length());
-            updaters.put(name, size == 0 ? options.updater().instantiate((INDArray) null, false)
-                    : options.updater().instantiate(Nd4j.zeros(DataType.FLOAT, 1, size), true));
-        }
+        this.updaters = new ParameterUpdaters(options.updater(), parameterNames, sd::getArrForVarName);
     }
 
     private void build(DpnGraph g, DpnConfig c) {
@@ -244,8 +240,68 @@ public final class DpnModel implements AutoCloseable {
     }
 
     /** Optimizer steps taken so far. */
+    @Override
     public int iteration() {
-        return iteration;
+        return updaters.iteration();
+    }
+
+    @Override
+    public Modality modality() {
+        return Modality.IMAGE;
+    }
+
+    /** CIFAR images, three channels of 32 × 32: what routers may send us. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.image(CifarImages.CHANNELS, CifarImages.SIZE, CifarImages.SIZE));
+    }
+
+    /** The architecture and preset: a checkpoint of another preset is refused. */
+    @Override
+    public String modelId() {
+        return MODEL_ID + "/" + config().name();
+    }
+
+    @Override
+    public int contextDim() {
+        return config().transformDim();
+    }
+
+    /** The transform of a training batch's images {@code [b,3,32,32]}: {@code [b,T]} (running statistics). */
+    @Override
+    public INDArray routerContext(INDArray images) {
+        return transform(images);
+    }
+
+    /** Images {@code [b,3,32,32]} as peers get them: {@code [b,1,3,32,32]}. */
+    @Override
+    public INDArray remoteInputs(INDArray images) {
+        return images.reshape('c', images.size(0), 1, CifarImages.CHANNELS, CifarImages.SIZE, CifarImages.SIZE);
+    }
+
+    @Override
+    public StepResult trainLocal(Batch batch) {
+        return trainLocal(batch.inputs(), batch.labels());
+    }
+
+    @Override
+    public StepResult trainWithNetwork(Batch batch, INDArray network) {
+        return trainWithNetwork(batch.inputs(), batch.labels(), network);
+    }
+
+    @Override
+    public Evaluation evaluate(Batch batch) {
+        return evaluate(batch.inputs(), batch.labels());
+    }
+
+    @Override
+    public INDArray forward(INDArray images) {
+        return forwardImage(images);
+    }
+
+    @Override
+    public ServedBackward backward(INDArray images, INDArray gradOutputs) {
+        return backwardImage(images, gradOutputs);
     }
 
     /** One step alone: the local loss (transform and hidden net). */
@@ -368,18 +424,9 @@ public final class DpnModel implements AutoCloseable {
      * Applies parameter gradients with this model's optimizer (one step): the training steps' own,
      * or those that peers' Backward calls produced on a served copy. Unknown names are ignored.
      */
+    @Override
     public synchronized void applyGradients(Map<String, INDArray> grads) {
-        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
-            GradientUpdater<?> u = updaters.get(e.getKey());
-            if (u == null) {
-                continue;
-            }
-            INDArray param = sd.getArrForVarName(e.getKey());
-            INDArray g = e.getValue().castTo(DataType.FLOAT).dup('c').reshape(1, param.length());
-            u.applyUpdater(g, iteration, 0);
-            param.subi(g.reshape(param.shape()));
-        }
-        iteration++;
+        updaters.apply(grads);
     }
 
     /** The transform {@code [b,T]} of images {@code [b,3,32,32]} (running statistics). */
@@ -423,7 +470,7 @@ public final class DpnModel implements AutoCloseable {
      * Backward for a peer: the gradients of {@code sum(gradOutput ⊙ forwardImage(images))} with
      * respect to the images ({@code [b, seq, 3, 32, 32]}) and to this model's parameters.
      */
-    public synchronized ImageBackward backwardImage(INDArray images, INDArray gradOutput) {
+    public synchronized ServedBackward backwardImage(INDArray images, INDArray gradOutput) {
         long[] s = checkImages(images);
         long n = s[0] * s[1];
         if (!Arrays.equals(gradOutput.shape(), new long[] {s[0], s[1], NETWORK_DIM})) {
@@ -441,10 +488,11 @@ public final class DpnModel implements AutoCloseable {
         Map<String, INDArray> g = new LinkedHashMap<>(sd.calculateGradients(ph, wanted));
         INDArray dImages = g.remove(IMAGES).reshape('c', s[0], s[1], CifarImages.CHANNELS, CifarImages.SIZE,
                 CifarImages.SIZE);
-        return new ImageBackward(dImages, g);
+        return new ServedBackward(dImages, g);
     }
 
     /** Copies of the current parameter values. */
+    @Override
     public Map<String, INDArray> parameters() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (String name : parameterNames) {
@@ -461,6 +509,27 @@ public final class DpnModel implements AutoCloseable {
             out.put(n.runningVar(), sd.getArrForVarName(n.runningVar()).dup());
         }
         return out;
+    }
+
+    /** The running statistics: state that is not trained but belongs in a checkpoint. */
+    @Override
+    public Map<String, INDArray> buffers() {
+        return runningStatistics();
+    }
+
+    @Override
+    public void setBuffers(Map<String, INDArray> values) {
+        List<String> statNames = new ArrayList<>(runningStatistics().keySet());
+        check(statNames, values);
+        for (String name : statNames) {
+            sd.getArrForVarName(name).assign(values.get(name).castTo(DataType.FLOAT));
+        }
+    }
+
+    /** Overwrites the parameters, running statistics unchanged. */
+    @Override
+    public void setParameters(Map<String, INDArray> values) {
+        setParameters(values, null);
     }
 
     /**
@@ -499,72 +568,19 @@ public final class DpnModel implements AutoCloseable {
     }
 
     /** The optimizer's state, keyed "parameter/stateName". */
+    @Override
     public Map<String, INDArray> optimizerState() {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> out.put(name + "/" + k, v.dup())));
-        return out;
+        return updaters.state();
     }
 
     /** Restores {@link #optimizerState()}; entries that do not fit are ignored (the optimizer restarts). */
+    @Override
     public void setOptimizerState(Map<String, INDArray> state, int iteration) {
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> {
-            INDArray saved = state.get(name + "/" + k);
-            if (saved != null && saved.length() == v.length()) {
-                v.assign(saved.reshape(v.shape()));
-            }
-        }));
-        this.iteration = iteration;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, INDArray> state(GradientUpdater<?> u) {
-        Map<String, INDArray> s = u.getState();
-        return s == null ? Map.of() : s;
-    }
-
-    /** Saves parameters, running statistics, optimizer state and step count, atomically. */
-    public void saveCheckpoint(Path file, Map<String, String> metadata) throws IOException {
-        Map<String, INDArray> arrays = new LinkedHashMap<>(parameters());
-        runningStatistics().forEach((k, v) -> arrays.put(STATE_PREFIX + k, v));
-        optimizerState().forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + k, v));
-        Map<String, String> meta = new LinkedHashMap<>(metadata);
-        meta.put("model", MODEL_ID);
-        meta.put("preset", config().name());
-        meta.put("iteration", Integer.toString(iteration));
-        Checkpoints.save(file, arrays, meta);
-    }
-
-    /**
-     * Loads a checkpoint written by {@link #saveCheckpoint}.
-     *
-     * @throws CheckpointException if the file is missing, damaged, or holds another model or preset
-     */
-    public Map<String, String> restoreCheckpoint(Path file) {
-        Checkpoints.Checkpoint c = Checkpoints.load(file);
-        if (!MODEL_ID.equals(c.metadata().get("model"))) {
-            throw new CheckpointException("checkpoint " + file + " holds a '" + c.metadata().get("model")
-                    + "' model, not '" + MODEL_ID + "'; pass another --model_path");
-        }
-        Map<String, INDArray> stats = new LinkedHashMap<>();
-        Map<String, INDArray> opt = new LinkedHashMap<>();
-        c.arrays().forEach((k, v) -> {
-            if (k.startsWith(STATE_PREFIX)) {
-                stats.put(k.substring(STATE_PREFIX.length()), v);
-            } else if (k.startsWith(OPTIMIZER_PREFIX)) {
-                opt.put(k.substring(OPTIMIZER_PREFIX.length()), v);
-            }
-        });
-        try {
-            setParameters(c.arrays(), stats);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("checkpoint " + file + " does not fit the '" + config().name()
-                    + "' model: " + e.getMessage());
-        }
-        setOptimizerState(opt, Integer.parseInt(c.metadata().getOrDefault("iteration", "0")));
-        return c.metadata();
+        updaters.setState(state, iteration);
     }
 
     /** A fresh model with the same options and a copy of the parameters and statistics (fresh optimizer). */
+    @Override
     public DpnModel copy() {
         DpnModel m = new DpnModel(options);
         m.setParameters(parameters(), runningStatistics());
@@ -581,7 +597,7 @@ public final class DpnModel implements AutoCloseable {
                 a.close();
             }
         }
-        updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+        updaters.close();
         if (engine != null) {
             engine.close();
         }

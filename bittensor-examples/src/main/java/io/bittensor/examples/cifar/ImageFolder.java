@@ -146,25 +146,28 @@ public final class ImageFolder {
         }
         byte[] pixels = new byte[n * CifarImages.PIXELS];
         byte[] labels = new byte[n];
+        int[][] slots = interleaved(classes.stream().mapToInt(c -> byClass.get(c).size()).toArray());
         List<byte[]> encoded = new ArrayList<>(n);
         List<String> where = new ArrayList<>(n);
+        int[] slotOf = new int[n];
         for (int c = 0; c < classes.size(); c++) {
             List<byte[]> images = byClass.get(classes.get(c));
             for (int k = 0; k < images.size(); k++) {
-                labels[encoded.size()] = (byte) c;
+                slotOf[encoded.size()] = slots[c][k];
+                labels[slots[c][k]] = (byte) c;
                 encoded.add(images.get(k));
                 where.add(classes.get(c) + " image " + k);
             }
         }
         // JPEG decoding is most of the loading time: one image per task, on every core.
-        IntStream.range(0, n).parallel().forEach(i -> {
-            BufferedImage img = read(path, name, where.get(i), encoded.get(i));
+        IntStream.range(0, n).parallel().forEach(j -> {
+            BufferedImage img = read(path, name, where.get(j), encoded.get(j));
             if (img.getWidth() != CifarImages.SIZE || img.getHeight() != CifarImages.SIZE) {
-                throw new CifarDataException(path + ": " + name + "/" + where.get(i) + " is "
+                throw new CifarDataException(path + ": " + name + "/" + where.get(j) + " is "
                         + img.getWidth() + "×" + img.getHeight() + "; CIFAR images must be 32×32");
             }
             int[] argb = img.getRGB(0, 0, CifarImages.SIZE, CifarImages.SIZE, null, 0, CifarImages.SIZE);
-            int base = i * CifarImages.PIXELS;
+            int base = slotOf[j] * CifarImages.PIXELS;
             int plane = CifarImages.SIZE * CifarImages.SIZE;
             for (int p = 0; p < plane; p++) {
                 int v = argb[p];
@@ -175,6 +178,28 @@ public final class ImageFolder {
         });
         byClass.replaceAll((cls, images) -> List.of()); // let the encoded bytes go
         return new CifarSplit(pixels, labels, classes);
+    }
+
+    /**
+     * Where image {@code k} of class {@code c} goes: classes take turns (image 0 of every class,
+     * then image 1, …), so the first n images of a split (--train_limit, tests) hold every class.
+     */
+    static int[][] interleaved(int[] counts) {
+        int[][] slots = new int[counts.length][];
+        int longest = 0;
+        for (int c = 0; c < counts.length; c++) {
+            slots[c] = new int[counts[c]];
+            longest = Math.max(longest, counts[c]);
+        }
+        int i = 0;
+        for (int k = 0; k < longest; k++) {
+            for (int c = 0; c < counts.length; c++) {
+                if (k < counts[c]) {
+                    slots[c][k] = i++;
+                }
+            }
+        }
+        return slots;
     }
 
     private static BufferedImage read(Path path, String split, String image, byte[] bytes) {

@@ -7,6 +7,7 @@ import io.bittensor.runtime.Batch;
 import io.bittensor.runtime.Evaluation;
 import io.bittensor.runtime.NeuronModel;
 import io.bittensor.runtime.NeuronSpec;
+import io.bittensor.runtime.ParameterUpdaters;
 import io.bittensor.runtime.ServedBackward;
 import io.bittensor.runtime.StepResult;
 import io.bittensor.training.CosineDecaySchedule;
@@ -29,7 +30,6 @@ import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
@@ -104,10 +104,9 @@ public final class MnistModel implements NeuronModel {
     private final SameDiff sd;
     private final List<String> parameterNames;
     private final List<String> localParameters;
-    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private final ParameterUpdaters updaters;
     private final SplittableRandom dropoutRng;
     private Mode mode;
-    private int iteration;
 
     /** Adam's starting rate (tuned: ≥ 98 % test accuracy after one epoch for every seed tried). */
     public static final double DEFAULT_LEARNING_RATE = 0.005;
@@ -147,13 +146,7 @@ public final class MnistModel implements NeuronModel {
         this.parameterNames = Collections.unmodifiableList(build(sd, new SplittableRandom(options.seed())));
         this.localParameters = parameterNames.stream().filter(n -> !n.startsWith("student")).toList();
         this.dropoutRng = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
-        for (String name : parameterNames) {
-            INDArray param = sd.getArrForVarName(name);
-            long size = options.updater().stateSize(param.length());
-            // Stateless updaters (plain SGD) refuse a state array.
-            updaters.put(name, size == 0 ? options.updater().instantiate((INDArray) null, false)
-                    : options.updater().instantiate(Nd4j.zeros(DataType.FLOAT, 1, size), true));
-        }
+        this.updaters = new ParameterUpdaters(options.updater(), parameterNames, sd::getArrForVarName);
     }
 
     public Options options() {
@@ -338,33 +331,19 @@ public final class MnistModel implements NeuronModel {
     /** The optimizer's state (for checkpoints), keyed "parameter/stateName". */
     @Override
     public Map<String, INDArray> optimizerState() {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> out.put(name + "/" + k, v.dup())));
-        return out;
+        return updaters.state();
     }
 
     /** Restores {@link #optimizerState()}; entries that do not fit are ignored (the optimizer restarts). */
     @Override
     public void setOptimizerState(Map<String, INDArray> state, int iteration) {
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> {
-            INDArray saved = state.get(name + "/" + k);
-            if (saved != null && saved.length() == v.length()) {
-                v.assign(saved.reshape(v.shape()));
-            }
-        }));
-        this.iteration = iteration;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, INDArray> state(GradientUpdater<?> u) {
-        Map<String, INDArray> s = u.getState();
-        return s == null ? Map.of() : s;
+        updaters.setState(state, iteration);
     }
 
     /** Optimizer steps taken so far. */
     @Override
     public int iteration() {
-        return iteration;
+        return updaters.iteration();
     }
 
     /** One step alone: local loss only. */
@@ -410,18 +389,7 @@ public final class MnistModel implements NeuronModel {
      */
     @Override
     public synchronized void applyGradients(Map<String, INDArray> grads) {
-        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
-            GradientUpdater<?> u = updaters.get(e.getKey());
-            if (u == null) {
-                continue;
-            }
-            INDArray param = sd.getArrForVarName(e.getKey());
-            // Updaters work on flat [1, n] views (their state is laid out that way).
-            INDArray g = e.getValue().castTo(DataType.FLOAT).dup('c').reshape(1, param.length());
-            u.applyUpdater(g, iteration, 0);
-            param.subi(g.reshape(param.shape()));
-        }
-        iteration++;
+        updaters.apply(grads);
     }
 
     /** The transform {@code [b,320]} of images {@code [b,1,28,28]}, without dropout (the router's input). */
@@ -510,7 +478,7 @@ public final class MnistModel implements NeuronModel {
                 p.close();
             }
         }
-        updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+        updaters.close();
     }
 
     private static long[] checkImages(INDArray images) {

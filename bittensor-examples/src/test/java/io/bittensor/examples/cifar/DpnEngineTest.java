@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.runtime.StepResult;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -93,8 +94,8 @@ class DpnEngineTest {
             for (String head : new String[] {"probe", "local", "network"}) {
                 Map<String, INDArray> before = reference.parameters();
                 engine.setParameters(before, reference.runningStatistics());
-                DpnModel.StepResult e = step(engine, head, b, network);
-                DpnModel.StepResult r = step(reference, head, b, network);
+                StepResult e = step(engine, head, b, network);
+                StepResult r = step(reference, head, b, network);
                 assertEquals(r.loss(), e.loss(), 1e-4 * Math.abs(r.loss()), head + " loss");
                 assertEquals(r.correct(), e.correct(), head + " correct");
                 if (head.equals("network")) {
@@ -110,7 +111,7 @@ class DpnEngineTest {
         }
     }
 
-    private static DpnModel.StepResult step(DpnModel m, String head, CifarSplit.Batch b, INDArray network) {
+    private static StepResult step(DpnModel m, String head, CifarSplit.Batch b, INDArray network) {
         return switch (head) {
             case "probe" -> m.trainProbe(b.images(), b.labels());
             case "local" -> m.trainLocal(b.images(), b.labels());

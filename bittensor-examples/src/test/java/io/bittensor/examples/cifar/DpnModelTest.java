@@ -7,7 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.neuron.InvalidInputException;
+import io.bittensor.neuron.ServedInputs;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.runtime.ModelCheckpoints;
+import io.bittensor.runtime.ServedBackward;
+import io.bittensor.runtime.SnapshotNeuron;
+import io.bittensor.runtime.StepResult;
+import io.bittensor.training.CheckpointException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -63,9 +73,9 @@ class DpnModelTest {
         INDArray images = Nd4j.rand(DataType.FLOAT, 2, 1, 3, 32, 32);
         INDArray out = model.forwardImage(images);
         assertArrayEquals(new long[] {2, 1, 512}, out.shape());
-        DpnModel.ImageBackward b = model.backwardImage(images, Nd4j.ones(DataType.FLOAT, 2, 1, 512));
-        assertArrayEquals(images.shape(), b.imagesGrad().shape());
-        assertTrue(b.imagesGrad().norm2Number().doubleValue() > 0);
+        ServedBackward b = model.backwardImage(images, Nd4j.ones(DataType.FLOAT, 2, 1, 512));
+        assertArrayEquals(images.shape(), b.inputsGrad().shape());
+        assertTrue(b.inputsGrad().norm2Number().doubleValue() > 0);
         assertFalse(b.parameterGrads().isEmpty());
         // Forward is deterministic (running statistics, no batch dependence): one image alone gives the same answer.
         INDArray single = model.forwardImage(images.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 1)).dup());
@@ -81,6 +91,23 @@ class DpnModelTest {
                 () -> model.backwardImage(Nd4j.zeros(DataType.FLOAT, 2, 1, 3, 32, 32), Nd4j.zeros(DataType.FLOAT, 2, 1, 10)));
         assertThrows(IllegalArgumentException.class,
                 () -> model.trainLocal(Nd4j.zeros(DataType.FLOAT, 2, 3, 16, 16), Nd4j.zeros(DataType.FLOAT, 2, 10)));
+    }
+
+    @Test
+    void aPeersWrongImageShapeIsARefusalCodeNotAModelError() {
+        try (DpnModel served = model.copy()) {
+            SnapshotNeuron neuron = new SnapshotNeuron(served, 4);
+            INDArray mnist = Nd4j.zeros(DataType.FLOAT, 2, 1, 1, 28, 28);
+            InvalidInputException f = assertThrows(InvalidInputException.class, () -> neuron.forwardImage(mnist));
+            assertEquals(ReturnCode.BAD_SHAPE, f.code());
+            assertTrue(f.getMessage().contains("IMAGE [batch, seq, 3, 32, 32]"), f.getMessage());
+            InvalidInputException b = assertThrows(InvalidInputException.class,
+                    () -> neuron.backward(Modality.IMAGE, mnist, Nd4j.zeros(DataType.FLOAT, 2, 1, 512)));
+            assertEquals(ReturnCode.BAD_SHAPE, b.code());
+            assertEquals(0, neuron.queue().size());
+            // and a right one still works after the refusals
+            assertArrayEquals(new long[] {1, 2, 512}, neuron.forwardImage(Nd4j.rand(DataType.FLOAT, 1, 2, 3, 32, 32)).shape());
+        }
     }
 
     @Test
@@ -104,7 +131,7 @@ class DpnModelTest {
     void networkStepReturnsTheGradientForThePeers() {
         try (DpnModel m = new DpnModel(new DpnModel.Options(TINY, 3, new Adam(1e-3)))) {
             CifarSplit.Batch b = batch(4, 6);
-            DpnModel.StepResult r = m.trainWithNetwork(b.images(), b.labels(), Nd4j.rand(DataType.FLOAT, 4, 1, 512));
+            StepResult r = m.trainWithNetwork(b.images(), b.labels(), Nd4j.rand(DataType.FLOAT, 4, 1, 512));
             assertNotNull(r.networkGrad());
             assertArrayEquals(new long[] {4, 512}, r.networkGrad().shape());
             assertTrue(Double.isFinite(r.distillLoss()) && Double.isFinite(r.remoteLoss()));
@@ -118,11 +145,38 @@ class DpnModelTest {
             CifarSplit.Batch batch = batch(4, 7);
             a.trainLocal(batch.images(), batch.labels());
             Path file = dir.resolve("cifar.ckpt");
-            a.saveCheckpoint(file, Map.of("epoch", "1"));
-            assertEquals("1", b.restoreCheckpoint(file).get("epoch"));
+            ModelCheckpoints.save(a, file, Map.of("epoch", "1"));
+            assertEquals("1", ModelCheckpoints.restore(b, file).get("epoch"));
             INDArray images = Nd4j.rand(DataType.FLOAT, 2, 1, 3, 32, 32);
-            assertTrue(a.forwardImage(images).equalsWithEps(b.forwardImage(images), 1e-6));
+            assertTrue(a.forwardImage(images).equalsWithEps(b.forwardImage(images), 1e-6),
+                    "parameters and running statistics restored");
             assertEquals(1, b.iteration());
+            assertEquals(a.optimizerState().keySet(), b.optimizerState().keySet());
+        }
+    }
+
+    @Test
+    void aCheckpointOfAnotherPresetIsRefusedByName(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tiny.ckpt");
+        ModelCheckpoints.save(model, file, Map.of());
+        try (DpnModel mini = new DpnModel(new DpnModel.Options(DpnConfig.MINI, 1, new Adam(1e-3)))) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> ModelCheckpoints.restore(mini, file));
+            assertTrue(e.getMessage().contains("tiny") && e.getMessage().contains("mini"), e.getMessage());
+        }
+    }
+
+    @Test
+    void isAnImageNeuronModelServingCifarImages() {
+        assertEquals(Modality.IMAGE, model.modality());
+        assertEquals(List.of(ServedInputs.image(3, 32, 32)), model.serves());
+        assertEquals(TINY.transformDim(), model.contextDim());
+        CifarSplit.Batch b = batch(3, 8);
+        assertArrayEquals(new long[] {3, TINY.transformDim()}, model.routerContext(b.inputs()).shape());
+        assertArrayEquals(new long[] {3, 1, 3, 32, 32}, model.remoteInputs(b.inputs()).shape());
+        try (DpnModel copy = model.copy()) {
+            INDArray images = Nd4j.rand(DataType.FLOAT, 2, 1, 3, 32, 32);
+            assertTrue(model.forward(images).equalsWithEps(copy.forward(images), 1e-6), "the copy serves the same");
+            assertEquals(0, copy.iteration(), "with a fresh optimizer");
         }
     }
 }

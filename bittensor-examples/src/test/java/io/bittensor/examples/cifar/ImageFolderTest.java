@@ -51,10 +51,20 @@ class ImageFolderTest {
             assertEquals(0, d.train().label(0));
             assertEquals(1f, b.images().getFloat(0, 0, 5, 5), 1e-6);
             assertEquals(0f, b.images().getFloat(0, 1, 5, 5), 1e-6);
-            assertEquals(1f, b.images().getFloat(1, 1, 31, 0), 1e-6);
-            assertEquals(1, d.train().label(2));
-            assertEquals(0x10 / 255f, b.images().getFloat(2, 0, 0, 0), 1e-6);
+            // Classes take turns (ant/0, zebra/0, ant/1), so the first images hold every class.
+            assertEquals(1, d.train().label(1));
+            assertEquals(0x10 / 255f, b.images().getFloat(1, 0, 0, 0), 1e-6);
+            assertEquals(0, d.train().label(2));
+            assertEquals(1f, b.images().getFloat(2, 1, 31, 0), 1e-6);
         }
+    }
+
+    @Test
+    void classesTakeTurnsInStoredOrder() {
+        int[][] slots = ImageFolder.interleaved(new int[] {3, 1, 2});
+        assertEquals(List.of(0, 3, 5), java.util.Arrays.stream(slots[0]).boxed().toList());
+        assertEquals(List.of(1), java.util.Arrays.stream(slots[1]).boxed().toList());
+        assertEquals(List.of(2, 4), java.util.Arrays.stream(slots[2]).boxed().toList());
     }
 
     @Test
