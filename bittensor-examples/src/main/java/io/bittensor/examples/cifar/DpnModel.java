@@ -90,6 +90,12 @@ public final class DpnModel implements NeuronModel {
     /** Checkpoint file in datapath when --model_path is not given. */
     public static final String DEFAULT_MODEL_FILE = "cifar-model.ckpt";
 
+    /**
+     * Train through SameDiff's own gradient function instead of {@link DpnEngine} (same results,
+     * many times slower; kept to measure one against the other: {@code -Dbittensor.cifar.samediffStep=true}).
+     */
+    private static final boolean SAMEDIFF_STEP = Boolean.getBoolean("bittensor.cifar.samediffStep");
+
     /** Adam's starting rate. */
     public static final double DEFAULT_LEARNING_RATE = 0.002;
     /** The rate decays along a cosine to this fraction of the start over the planned run. */
@@ -126,6 +132,9 @@ public final class DpnModel implements NeuronModel {
     private final Map<Mode, List<String>> trained = new LinkedHashMap<>();
     private final ParameterUpdaters updaters;
     private Mode mode;
+    private DpnEngine engine;
+    private DpnHeads heads;
+    private boolean sameDiffStep = SAMEDIFF_STEP;
 
     public DpnModel(Options options) {
         this.options = options;
@@ -215,6 +224,11 @@ public final class DpnModel implements NeuronModel {
         return options.config();
     }
 
+    /** Tests: train through SameDiff's gradient function (true) or {@link DpnEngine}. */
+    void useSameDiffStep(boolean sameDiff) {
+        this.sameDiffStep = sameDiff;
+    }
+
     /** Trainable variables' names, in a fixed order. */
     public List<String> parameterNames() {
         return parameterNames;
@@ -292,6 +306,11 @@ public final class DpnModel implements NeuronModel {
 
     /** One step alone: the local loss (transform and hidden net). */
     public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.LOCAL, images, labels, null);
+            return new StepResult(r.loss(), r.localLoss(), Double.NaN, Double.NaN, correct(r.logits(), labels),
+                    (int) images.size(0), null);
+        }
         OutAndGrad r = step(Mode.LOCAL, images, labels, null, LOCAL_LOSS, LOCAL_LOGITS);
         double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN, correct(r.getOutputs().get(LOCAL_LOGITS), labels),
@@ -300,6 +319,11 @@ public final class DpnModel implements NeuronModel {
 
     /** One step of the transform with one linear classifier on it (the speed comparison's configuration). */
     public synchronized StepResult trainProbe(INDArray images, INDArray labels) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.PROBE, images, labels, null);
+            return new StepResult(r.loss(), r.loss(), Double.NaN, Double.NaN, correct(r.logits(), labels),
+                    (int) images.size(0), null);
+        }
         OutAndGrad r = step(Mode.PROBE, images, labels, null, PROBE_LOSS, PROBE_LOGITS);
         double loss = r.getOutputs().get(PROBE_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN, correct(r.getOutputs().get(PROBE_LOGITS), labels),
@@ -313,6 +337,11 @@ public final class DpnModel implements NeuronModel {
      * @return the losses, and d loss / d network {@code [b,512]} for the peers' Backward
      */
     public synchronized StepResult trainWithNetwork(INDArray images, INDArray labels, INDArray network) {
+        if (!sameDiffStep) {
+            DpnHeads.Result r = engineStep(Mode.NETWORK, images, labels, network2d(network, images.size(0)));
+            return new StepResult(r.loss(), r.localLoss(), r.remoteLoss(), r.distillLoss(),
+                    correct(r.logits(), labels), (int) images.size(0), r.dNetwork());
+        }
         OutAndGrad r = step(Mode.NETWORK, images, labels, network2d(network, images.size(0)),
                 TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, REMOTE_LOGITS);
         Map<String, INDArray> o = r.getOutputs();
@@ -339,6 +368,38 @@ public final class DpnModel implements NeuronModel {
         grads.remove(NETWORK);
         applyGradients(grads);
         updateRunningStatistics(r.getOutputs());
+        return r;
+    }
+
+    /**
+     * The fast training step: the DPN by {@link DpnEngine}, the heads by {@link DpnHeads}, on the
+     * graph's own parameter arrays; the same loss and gradients as {@link #step}.
+     */
+    private DpnHeads.Result engineStep(Mode m, INDArray images, INDArray labels, INDArray network) {
+        checkBatch(images, labels);
+        if (engine == null) {
+            Map<String, INDArray> arrays = new LinkedHashMap<>();
+            parameterNames.forEach(n -> arrays.put(n, sd.getArrForVarName(n)));
+            engine = new DpnEngine(options.config(), arrays, DataType.FLOAT);
+            heads = new DpnHeads(arrays);
+        }
+        INDArray t = engine.forward(images);
+        DpnHeads.Result r = switch (m) {
+            case PROBE -> heads.probe(t, labels);
+            case LOCAL -> heads.local(t, labels);
+            case NETWORK -> heads.network(t, labels, network);
+            case SERVED -> throw new IllegalArgumentException("not a training mode");
+        };
+        engine.backward(r.dTransform());
+        Map<String, INDArray> grads = new LinkedHashMap<>(engine.gradients());
+        grads.putAll(r.grads());
+        applyGradients(grads);
+        Map<String, INDArray> stats = new LinkedHashMap<>();
+        engine.batchStatistics().forEach((name, mv) -> {
+            stats.put(name + "_bmean", mv[0]);
+            stats.put(name + "_bvar", mv[1]);
+        });
+        updateRunningStatistics(stats);
         return r;
     }
 
@@ -537,6 +598,9 @@ public final class DpnModel implements NeuronModel {
             }
         }
         updaters.close();
+        if (engine != null) {
+            engine.close();
+        }
     }
 
     private void useMode(Mode m) {

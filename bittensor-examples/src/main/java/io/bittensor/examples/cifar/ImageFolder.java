@@ -14,7 +14,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
@@ -145,30 +147,36 @@ public final class ImageFolder {
         byte[] pixels = new byte[n * CifarImages.PIXELS];
         byte[] labels = new byte[n];
         int[][] slots = interleaved(classes.stream().mapToInt(c -> byClass.get(c).size()).toArray());
-        int[] argb = new int[CifarImages.SIZE * CifarImages.SIZE];
+        List<byte[]> encoded = new ArrayList<>(n);
+        List<String> where = new ArrayList<>(n);
+        int[] slotOf = new int[n];
         for (int c = 0; c < classes.size(); c++) {
-            String cls = classes.get(c);
-            List<byte[]> images = byClass.get(cls);
+            List<byte[]> images = byClass.get(classes.get(c));
             for (int k = 0; k < images.size(); k++) {
-                BufferedImage img = read(path, name, cls, k, images.get(k));
-                if (img.getWidth() != CifarImages.SIZE || img.getHeight() != CifarImages.SIZE) {
-                    throw new CifarDataException(path + ": " + name + "/" + cls + " image " + k + " is "
-                            + img.getWidth() + "×" + img.getHeight() + "; CIFAR images must be 32×32");
-                }
-                img.getRGB(0, 0, CifarImages.SIZE, CifarImages.SIZE, argb, 0, CifarImages.SIZE);
-                int i = slots[c][k];
-                int base = i * CifarImages.PIXELS;
-                int plane = CifarImages.SIZE * CifarImages.SIZE;
-                for (int p = 0; p < plane; p++) {
-                    int v = argb[p];
-                    pixels[base + p] = (byte) (v >> 16);
-                    pixels[base + plane + p] = (byte) (v >> 8);
-                    pixels[base + 2 * plane + p] = (byte) v;
-                }
-                labels[i] = (byte) c;
+                slotOf[encoded.size()] = slots[c][k];
+                labels[slots[c][k]] = (byte) c;
+                encoded.add(images.get(k));
+                where.add(classes.get(c) + " image " + k);
             }
-            byClass.put(cls, List.of()); // let the encoded bytes go
         }
+        // JPEG decoding is most of the loading time: one image per task, on every core.
+        IntStream.range(0, n).parallel().forEach(j -> {
+            BufferedImage img = read(path, name, where.get(j), encoded.get(j));
+            if (img.getWidth() != CifarImages.SIZE || img.getHeight() != CifarImages.SIZE) {
+                throw new CifarDataException(path + ": " + name + "/" + where.get(j) + " is "
+                        + img.getWidth() + "×" + img.getHeight() + "; CIFAR images must be 32×32");
+            }
+            int[] argb = img.getRGB(0, 0, CifarImages.SIZE, CifarImages.SIZE, null, 0, CifarImages.SIZE);
+            int base = slotOf[j] * CifarImages.PIXELS;
+            int plane = CifarImages.SIZE * CifarImages.SIZE;
+            for (int p = 0; p < plane; p++) {
+                int v = argb[p];
+                pixels[base + p] = (byte) (v >> 16);
+                pixels[base + plane + p] = (byte) (v >> 8);
+                pixels[base + 2 * plane + p] = (byte) v;
+            }
+        });
+        byClass.replaceAll((cls, images) -> List.of()); // let the encoded bytes go
         return new CifarSplit(pixels, labels, classes);
     }
 
@@ -194,18 +202,19 @@ public final class ImageFolder {
         return slots;
     }
 
-    private static BufferedImage read(Path path, String split, String cls, int k, byte[] bytes) {
+    private static BufferedImage read(Path path, String split, String image, byte[] bytes) {
         try {
-            BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
+            // An in-memory stream: ImageIO's default for a plain InputStream caches through a temporary file.
+            BufferedImage img = ImageIO.read(new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes)));
             if (img == null) {
-                throw new CifarDataException(path + ": " + split + "/" + cls + " image " + k + " is not a JPEG or PNG");
+                throw new CifarDataException(path + ": " + split + "/" + image + " is not a JPEG or PNG");
             }
             return img;
         } catch (IOException | RuntimeException e) {
             if (e instanceof CifarDataException c) {
                 throw c;
             }
-            throw new CifarDataException(path + ": " + split + "/" + cls + " image " + k + " is corrupt: " + e.getMessage(), e);
+            throw new CifarDataException(path + ": " + split + "/" + image + " is corrupt: " + e.getMessage(), e);
         }
     }
 }
