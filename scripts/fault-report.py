@@ -12,7 +12,8 @@ for line in open(os.path.join(work, 'phases.log')):
 at = dict(phases)
 notes = [l.strip() for l in open(os.path.join(work, 'phases.log')) if l.startswith('latency')]
 
-keys = {}      # node -> list of keys (one per start)
+keys = {}      # node -> list of neuron keys (one per start)
+synapse_keys = {}  # node -> list of synapse keys (one per start): what the views list
 resumed = {}
 for i in range(1, n + 1):
     try:
@@ -20,13 +21,14 @@ for i in range(1, n + 1):
     except FileNotFoundError:
         continue
     keys[i] = re.findall(r'neuron (0x[0-9a-f]{64}) up', text)
+    synapse_keys[i] = re.findall(r'synapse (0x[0-9a-f]{64})', text)
     resumed[i] = re.findall(r'Resumed from .*', text)
 
 rows = {}
 for i in range(1, n + 1):
     path = os.path.join(work, f'n{i}', 'logs', 'metrics.csv')
     if os.path.exists(path):
-        rows[i] = [r for r in csv.DictReader(open(path)) if r['phase'] == 'TRAIN']
+        rows[i] = [r for r in csv.DictReader(open(path)) if r['phase'].upper() == 'TRAIN']
 
 def train_at(i, t):
     """The last TRAIN row of node i at or before t."""
@@ -45,7 +47,7 @@ for line in open(os.path.join(work, 'views.log')):
     node = int(p[1].split(':')[0].rsplit('.', 1)[1])
     views.append((int(p[0]), node, p[2] == 'ok', set() if p[4:] in ([], ['-']) else set(p[4].split(','))))
 
-prefix = {i: ks[0][2:10] for i, ks in keys.items() if ks}
+prefix = {i: ks[0][2:10] for i, ks in synapse_keys.items() if ks}
 everyone = set(prefix.values())
 
 def first_time(t0, t1, cond):

@@ -143,10 +143,19 @@ public final class Dendrite implements AutoCloseable {
                 .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers)));
     }
 
-    /** Waits for {@code done}, bounded by the deadline plus a grace period. */
+    /**
+     * Waits for {@code done}, bounded by the deadline plus a grace period. Every peer's reply is
+     * completed by then (by gRPC or by {@link #send}'s guard); but when the whole process was
+     * paused (SIGSTOP, a VM suspended, a long GC) this thread and the guard wake together, so
+     * a first timeout gets one more grace period before it counts as a bug.
+     */
     <T> T awaitAll(CompletableFuture<T> done) {
         try {
-            return done.get(settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS);
+            try {
+                return done.get(settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS);
+            } catch (TimeoutException first) {
+                return done.get(GRACE_NANOS, TimeUnit.NANOSECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for peers", e);
@@ -263,7 +272,12 @@ public final class Dendrite implements AutoCloseable {
             result.complete(finish(forward, key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,
                     e.toString(), null));
         }
-        return result;
+        // gRPC ends every call at its deadline; should the transport ever not, the peer still
+        // counts as timed out (zeros) rather than failing the whole call. The null is lazy: no
+        // zeros are allocated on the normal path.
+        return result.completeOnTimeout(null, settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS)
+                .thenApply(r -> r != null ? r : finish(forward, key, expected, dtype, ReturnCode.TIMEOUT,
+                        System.nanoTime() - start, "no answer from the transport by the deadline + grace", null));
     }
 
     private Reply interpret(boolean forward, String key, TensorMessage reply, long[] expected, DataType dtype,

@@ -27,6 +27,18 @@ class DendriteTest {
     }
 
     @Test
+    void aWaitThatWakesLateAfterAPauseGetsOneMoreGracePeriodNotAnException() throws Exception {
+        // After a SIGSTOP the waiting thread and gRPC's deadline timers wake together: the replies
+        // arrive just after the first wait ran out. That must not fail the step.
+        try (Dendrite d = Dendrite.builder().ioThreads(1).timeout(java.time.Duration.ofMillis(50)).build()) {
+            java.util.concurrent.CompletableFuture<String> late = new java.util.concurrent.CompletableFuture<>();
+            java.util.concurrent.CompletableFuture.delayedExecutor(2_400, java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .execute(() -> late.complete("replies"));
+            assertEquals("replies", d.awaitAll(late));
+        }
+    }
+
+    @Test
     void endpointsAndArgumentChecks() {
         try (Dendrite d = Dendrite.builder().ioThreads(1).remoteIp("10.0.0.5").build()) {
             assertEquals("1.2.3.4:8091", d.endpoint(TestNeurons.synapse("k", "1.2.3.4", 8091)));
