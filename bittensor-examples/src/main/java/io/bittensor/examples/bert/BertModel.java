@@ -182,7 +182,7 @@ public final class BertModel implements AutoCloseable {
             SDVariable att2 = sd.reshape(sd.permute(att, 0, 2, 1), -1, h)
                     .add(var(sd, params, p + "bo", Nd4j.zeros(DataType.FLOAT, h)));
             x = layerNorm(sd, rng, params, p + "ln1", x.add(att2), h);
-            SDVariable f = sd.nn.gelu(linear(sd, rng, params, p + "ffn1", x, h, c.ffn()));
+            SDVariable f = gelu(sd, linear(sd, rng, params, p + "ffn1", x, h, c.ffn()));
             f = linear(sd, rng, params, p + "ffn2", f, c.ffn(), h);
             x = layerNorm(sd, rng, params, p + "ln2", x.add(f), h);
         }
@@ -222,8 +222,18 @@ public final class BertModel implements AutoCloseable {
 
     private static SDVariable head(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt, SDVariable lnG,
             SDVariable lnB, SDVariable tokEmb, SDVariable vocabBias) {
-        SDVariable t = normalize(sd, sd.nn.gelu(joined.mmul(wt).add(bt)), lnG, lnB);
+        SDVariable t = normalize(sd, gelu(sd, joined.mmul(wt).add(bt)), lnG, lnB);
         return sd.mmul(t, tokEmb, false, true, false).add(vocabBias);
+    }
+
+    /**
+     * gelu as x·σ(1.702x), from primitives. SameDiff M2.1's fused {@code gelu} computes its
+     * derivative as e^(1.702x)(1 + e^(1.702x) + 1.702x) / (1 + e^(1.702x))², which is ∞/∞ = NaN for
+     * x above about 26: a head fed a peer's larger answers hit that and turned the whole model NaN.
+     * The sigmoid's own derivative, σ(1 − σ), stays finite everywhere.
+     */
+    static SDVariable gelu(SameDiff sd, SDVariable x) {
+        return x.mul(sd.nn.sigmoid(x.mul(1.702)));
     }
 
     private static SDVariable layerNorm(SameDiff sd, SplittableRandom rng, List<String> params, String name,

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -37,6 +39,26 @@ class BertModelTest {
             ids[pos[i]] = WordPiece.MASK_ID;
         }
         return new BertModel.Batch(b, t, ids, att, pos, labels);
+    }
+
+    /** The fused op's derivative is NaN above x ≈ 26 (docs/bert.md): ours stays exact out to ±200. */
+    @Test
+    void geluGradientIsFiniteAndExactForLargeInputs() {
+        double[] xs = {-200, -60, -30, -1, -0.25, 0, 0.5, 2, 30, 60, 200};
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.var("x", Nd4j.createFromArray(xs).castTo(DataType.FLOAT));
+        BertModel.gelu(sd, x).sum("y");
+        sd.setLossVariables("y");
+        INDArray y = sd.outputSingle(Map.of(), "y");
+        INDArray g = sd.calculateGradients(Map.of(), "x").get("x");
+        double sum = 0;
+        for (int i = 0; i < xs.length; i++) {
+            double s = 1 / (1 + Math.exp(-1.702 * xs[i]));
+            sum += xs[i] * s;
+            double expected = s + 1.702 * xs[i] * s * (1 - s);
+            assertEquals(expected, g.getDouble(i), 1e-4 * Math.max(1, Math.abs(expected)), "d gelu / dx at " + xs[i]);
+        }
+        assertEquals(sum, y.getDouble(0), 1e-3);
     }
 
     @Test
