@@ -42,6 +42,7 @@ final class ChannelPool implements AutoCloseable {
                         .eventLoopGroup(transport.group())
                         .channelType(NettyTransport.channelType())
                         .directExecutor() // replies are decoded on the I/O thread; no hop
+                        .offloadExecutor(transport.offloadExecutor()) // bounded, ours
                         .maxInboundMessageSize(maxInboundMessageBytes)
                         .build();
                 channels.put(target, ch);

@@ -13,17 +13,29 @@ import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Netty event loops owned by one Axon, Dendrite or Metagraph (not gRPC's process-wide shared ones), so that
  * closing the owner ends its I/O threads deterministically. Native epoll when available
  * (Linux), NIO otherwise. Shared by the axon, dendrite and metagraph packages.
+ *
+ * <p>Also owns the channels' offload executor: without one, gRPC resolves every new channel's
+ * target on its process-wide cached pool, which grows a thread per concurrent resolution (a
+ * Dendrite opening hundreds of channels grew it with the number of peers).
  */
 public final class NettyTransport implements AutoCloseable {
     private static final boolean EPOLL = Epoll.isAvailable();
 
+    /** Name resolutions are short; two threads and a bounded queue are plenty. */
+    private static final int OFFLOAD_THREADS = 2;
+    private static final int OFFLOAD_QUEUE = 4096;
+
     private final EventLoopGroup group;
+    private final ThreadPoolExecutor offload;
 
     /** @param threadName prefix of the I/O thread names */
     public NettyTransport(int threads, String threadName) {
@@ -33,10 +45,20 @@ public final class NettyTransport implements AutoCloseable {
         DefaultThreadFactory tf = new DefaultThreadFactory(threadName, true);
         this.group = new MultiThreadIoEventLoopGroup(threads, tf,
                 EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        // A full queue runs the task on the caller: back-pressure, never an unbounded backlog.
+        this.offload = new ThreadPoolExecutor(OFFLOAD_THREADS, OFFLOAD_THREADS, 10, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(OFFLOAD_QUEUE), new DefaultThreadFactory(threadName + "-offload", true),
+                new ThreadPoolExecutor.CallerRunsPolicy());
+        offload.allowCoreThreadTimeOut(true);
     }
 
     public EventLoopGroup group() {
         return group;
+    }
+
+    /** For {@code ManagedChannelBuilder.offloadExecutor}: blocking work such as name resolution. */
+    public ExecutorService offloadExecutor() {
+        return offload;
     }
 
     public static Class<? extends ServerChannel> serverChannelType() {
@@ -49,9 +71,11 @@ public final class NettyTransport implements AutoCloseable {
 
     /** Shuts the loops down and waits up to {@code timeout}; true if they ended. */
     public boolean close(Duration timeout) {
+        offload.shutdown();
         group.shutdownGracefully(0, timeout.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            return group.awaitTermination(timeout.toMillis() + 100, TimeUnit.MILLISECONDS);
+            return group.awaitTermination(timeout.toMillis() + 100, TimeUnit.MILLISECONDS)
+                    & offload.awaitTermination(100, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

@@ -11,9 +11,9 @@ import org.slf4j.Logger;
 
 /**
  * Counts errors caused by peers' input and logs them at a bounded rate: at most one line per
- * kind per interval, saying how many happened since the last line and what the latest was.
- * Never a stack trace: a peer's bad input is not our bug, and a stranger must not be able to
- * fill the disk. (Our own failures keep logging in full where they happen.)
+ * interval for all kinds together, saying how many of each kind happened since the last line and
+ * what the latest was. Never a stack trace: a peer's bad input is not our bug, and a stranger must
+ * not be able to fill the disk. (Our own failures keep logging in full where they happen.)
  *
  * <p>Kinds come from a fixed vocabulary in our code ("malformed request", "Forward BAD_SHAPE",
  * ...); at most {@link #MAX_KINDS} are tracked, the rest count as "other". Details come from
@@ -28,15 +28,12 @@ public final class PeerErrorLog {
     private final long intervalNanos;
     private final LongSupplier nanoClock;
     private final Map<String, Counter> kinds = new ConcurrentHashMap<>();
+    /** When the last line was logged; an interval ago at first, so the first error logs at once. */
+    private final AtomicLong lastLine;
 
     private static final class Counter {
         final AtomicLong total = new AtomicLong();
         final AtomicLong sinceLine = new AtomicLong();
-        final AtomicLong lastLine;
-
-        Counter(long lastLine) {
-            this.lastLine = new AtomicLong(lastLine);
-        }
     }
 
     public PeerErrorLog(Logger log, Duration interval, LongSupplier nanoClock) {
@@ -46,37 +43,50 @@ public final class PeerErrorLog {
         }
         this.intervalNanos = interval.toNanos();
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
+        this.lastLine = new AtomicLong(nanoClock.getAsLong() - intervalNanos);
     }
 
-    /** One line per kind per minute, on the system's monotonic clock. */
+    /** One line per minute, on the system's monotonic clock. */
     public PeerErrorLog(Logger log) {
         this(log, DEFAULT_INTERVAL, System::nanoTime);
     }
 
     /**
-     * Counts one error of {@code kind}; logs a summary line if the kind's last line is at least
-     * an interval old (the first error of a kind logs at once).
+     * Counts one error of {@code kind}; logs a summary line of every kind counted since the last
+     * line if that line is at least an interval old (the very first error logs at once).
      */
     public void record(String kind, String detail) {
         long now = nanoClock.getAsLong();
-        Counter c = counter(kind, now);
+        Counter c = counter(kind);
         c.total.incrementAndGet();
         c.sinceLine.incrementAndGet();
-        long last = c.lastLine.get();
-        if (now - last >= intervalNanos && c.lastLine.compareAndSet(last, now)) {
-            long n = c.sinceLine.getAndSet(0);
-            log.warn("peer errors: {} x{} in the last {} s (latest: {})", kind, n,
-                    Math.max(1, Math.round(Math.min(now - last, intervalNanos) / 1e9)), clean(detail));
+        long last = lastLine.get();
+        if (now - last >= intervalNanos && lastLine.compareAndSet(last, now)) {
+            log.warn("peer errors in the last {} s: {} (latest: {}: {})",
+                    Math.max(1, Math.round(Math.min(now - last, intervalNanos) / 1e9)),
+                    takeCounts(), kind, clean(detail));
         }
     }
 
-    private Counter counter(String kind, long now) {
+    /** "kind xN, kind xM" of the errors since the last line (sorted by kind), resetting them. */
+    private String takeCounts() {
+        StringBuilder b = new StringBuilder();
+        new TreeMap<>(kinds).forEach((k, c) -> {
+            long n = c.sinceLine.getAndSet(0);
+            if (n > 0) {
+                b.append(b.length() == 0 ? "" : ", ").append(k).append(" x").append(n);
+            }
+        });
+        return b.toString();
+    }
+
+    private Counter counter(String kind) {
         Counter c = kinds.get(kind);
         if (c != null) {
             return c;
         }
         String k = kinds.size() >= MAX_KINDS ? "other" : kind;
-        return kinds.computeIfAbsent(k, x -> new Counter(now - intervalNanos));
+        return kinds.computeIfAbsent(k, x -> new Counter());
     }
 
     /** Errors counted so far, by kind (a snapshot, sorted by kind). */

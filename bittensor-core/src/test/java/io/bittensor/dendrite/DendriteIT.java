@@ -239,4 +239,34 @@ class DendriteIT {
         assertEquals(ReturnCode.OK, dendrite.forward(List.of(own), x, Modality.TENSOR).results().get(0).code());
         assertEquals("localhost:" + port, dendrite.endpoint(own));
     }
+
+    @Test
+    void manyEndpointsAddNoThreadsOutsideTheDendrite() {
+        Axon axon = Axon.builder().port(0).ioThreads(1).serve("k", new TestNeurons.Scale(1)).build().start();
+        closeMe.add(axon);
+        Dendrite dendrite = dendrite(Dendrite.builder().maxChannels(8));
+        List<Synapse> many = new ArrayList<>();
+        List<INDArray> x = new ArrayList<>();
+        for (int h = 1; h <= 96; h++) { // 96 endpoints of one server through an 8-channel pool
+            many.add(synapse("k", "127.0.0." + h, axon.port()));
+            x.add(Nd4j.rand(DataType.FLOAT, 1, 1, 512));
+        }
+        java.util.Set<Long> before = liveThreadIds();
+        for (int round = 0; round < 3; round++) {
+            DendriteCall call = dendrite.forward(many, x, Modality.TENSOR);
+            assertTrue(call.results().stream().allMatch(r -> r.code() == ReturnCode.OK), "every endpoint answered");
+        }
+        // gRPC's process-wide cached executor (name resolution) would grow with the endpoints;
+        // the Dendrite must resolve on its own bounded threads.
+        List<String> grown = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> !before.contains(t.getId()) && t.getName().startsWith("grpc-default-executor"))
+                .map(Thread::getName).toList();
+        assertTrue(grown.isEmpty(), "threads started outside the Dendrite: " + grown);
+        assertEquals(8, dendrite.openChannels());
+    }
+
+    private static java.util.Set<Long> liveThreadIds() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getId)
+                .collect(java.util.stream.Collectors.toSet());
+    }
 }

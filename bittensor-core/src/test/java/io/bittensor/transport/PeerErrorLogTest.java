@@ -22,21 +22,24 @@ class PeerErrorLogTest {
     private final PeerErrorLog log = new PeerErrorLog(logger, Duration.ofSeconds(60), nanos::get);
 
     @Test
-    void oneLinePerKindPerIntervalWithTheCountSinceTheLastLine() {
+    void oneLinePerIntervalForAllKindsWithTheCountsSinceTheLastLine() {
         for (int i = 0; i < 10_000; i++) {
             log.record("malformed request", "bytes " + i);
             log.record("Forward BAD_SHAPE", "rank " + i);
             nanos.addAndGet(1_000_000); // 10 s in all
         }
-        // The first of each kind logs at once; the other 9 999 are only counted.
-        verify(logger, times(2)).warn(anyString(), any(Object[].class));
+        // Only the very first error logs at once; the other 19 999 are only counted.
+        verify(logger, times(1)).warn(anyString(), any(Object[].class));
         nanos.addAndGet(Duration.ofSeconds(60).toNanos());
         log.record("malformed request", "last");
         ArgumentCaptor<Object[]> args = ArgumentCaptor.forClass(Object[].class);
-        verify(logger, times(3)).warn(anyString(), args.capture());
-        Object[] line = args.getAllValues().get(2);
-        assertEquals("malformed request", line[0]);
-        assertEquals(10_000L, line[1]); // 9 999 unlogged + this one
+        verify(logger, times(2)).warn(anyString(), args.capture());
+        assertEquals("malformed request x1", args.getAllValues().get(0)[1]);
+        Object[] line = args.getAllValues().get(1);
+        assertEquals(60L, line[0]);
+        // 9 999 unlogged + this one, and every BAD_SHAPE since the first line.
+        assertEquals("Forward BAD_SHAPE x10000, malformed request x10000", line[1]);
+        assertEquals("malformed request", line[2]);
         assertEquals("last", line[3]);
         assertEquals(10_001L, log.counts().get("malformed request"));
         assertEquals(20_001L, log.total());
@@ -47,7 +50,8 @@ class PeerErrorLogTest {
         log.record("malformed request", "x");
         verify(logger, never()).warn(anyString(), any(Throwable.class));
         verify(logger, never()).warn(anyString(), any(), any(Throwable.class));
-        verify(logger, times(1)).warn(eq("peer errors: {} x{} in the last {} s (latest: {})"), any(Object[].class));
+        verify(logger, times(1)).warn(eq("peer errors in the last {} s: {} (latest: {}: {})"),
+                any(Object[].class));
     }
 
     @Test

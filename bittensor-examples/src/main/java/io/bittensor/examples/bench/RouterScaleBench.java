@@ -112,13 +112,20 @@ public final class RouterScaleBench {
                             dendrite.evictedChannels(), Thread.activeCount(), openFds());
                 }
                 System.out.printf(Locale.ROOT, "          after closing the Dendrite: %d threads, %d file"
-                        + " descriptors%n", Thread.activeCount(), openFds());
+                        + " descriptors; threads by name: %s%n", Thread.activeCount(), openFds(), threadNames());
             }
             System.out.printf(Locale.ROOT, "load average at end: %.2f%n",
                     ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         } finally {
             axons.forEach(Axon::close);
         }
+    }
+
+    /** Live threads counted by name with digits dropped ("grpc-nio-worker-ELG-#-#" x4, ...). */
+    private static java.util.Map<String, Long> threadNames() {
+        return Thread.getAllStackTraces().keySet().stream().collect(java.util.stream.Collectors.groupingBy(
+                t -> t.getName().replaceAll("[0-9]+", "#"), java.util.TreeMap::new,
+                java.util.stream.Collectors.counting()));
     }
 
     private static long openFds() {
