@@ -61,6 +61,29 @@ class BertModelTest {
         assertEquals(sum, y.getDouble(0), 1e-3);
     }
 
+    /**
+     * The head runs on a fixed number of rows (masked positions padded, for SameDiff's array cache):
+     * the loss must still be the mean over the real masked positions only.
+     */
+    @Test
+    void paddingRowsOfTheHeadDoNotCount() {
+        try (BertModel m = new BertModel(TINY, 5, new Adam(1e-3))) {
+            int b = 2;
+            int t = 16; // 2 × round(0.15 × 16) = 4 slots, at least the masked count
+            BertModel.Batch all = batch(11, b, t);
+            int[] pos = all.maskedPositions();
+            int[] lab = all.labels();
+            BertModel.Batch first = new BertModel.Batch(b, t, all.inputIds(), all.attention(), new int[] {pos[0]},
+                    new int[] {lab[0]});
+            BertModel.Batch rest = new BertModel.Batch(b, t, all.inputIds(), all.attention(),
+                    java.util.Arrays.copyOfRange(pos, 1, pos.length), java.util.Arrays.copyOfRange(lab, 1, lab.length));
+            double whole = m.evaluate(all).loss();
+            double parts = (m.evaluate(first).loss() + (pos.length - 1) * m.evaluate(rest).loss()) / pos.length;
+            assertEquals(whole, parts, 1e-4);
+            assertEquals(pos.length, m.evaluate(all).masked());
+        }
+    }
+
     @Test
     void localTrainingFitsAFixedBatch() {
         try (BertModel m = new BertModel(TINY, 1, new Adam(1e-2))) {
