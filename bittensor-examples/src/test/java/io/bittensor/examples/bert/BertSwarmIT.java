@@ -8,6 +8,7 @@ import io.bittensor.config.HostPort;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.proto.Synapse;
 import io.bittensor.session.NeuronSession;
+import io.bittensor.training.MetricsLog;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,6 +51,10 @@ class BertSwarmIT {
 
     private record Step(double remoteLoss, int answered) {}
 
+    /** Validation losses each neuron reported to its phase listener (what --metrics_port serves). */
+    private final List<List<Double>> reportedValidation = List.of(new CopyOnWriteArrayList<>(),
+            new CopyOnWriteArrayList<>());
+
     @AfterEach
     void tearDown() throws Exception {
         neurons.forEach(BertTrainer::stop);
@@ -76,6 +81,12 @@ class BertSwarmIT {
         BertTrainer n = new BertTrainer(session, corpus, MlmMasking.bert(),
                 new BertTrainer.Settings(SMALL, name.hashCode(), STEPS, 16, 10, 5));
         n.setListener((epoch, step, r, answered, stats) -> log.add(new Step(r.remoteLoss(), answered)));
+        List<Double> reported = reportedValidation.get(neurons.size());
+        n.setPhaseListener((phase, loss, accuracy) -> {
+            if (phase == MetricsLog.Phase.TEST) {
+                reported.add(loss);
+            }
+        });
         neurons.add(n);
         session.start();
         return n;
@@ -95,8 +106,10 @@ class BertSwarmIT {
                 && s.synapses().stream().map(Synapse::getSynapseKey).collect(Collectors.toSet()).equals(keys)));
 
         List<Future<List<BertTrainer.EpochSummary>>> runs = List.of(threads.submit(a::run), threads.submit(b::run));
-        for (Future<List<BertTrainer.EpochSummary>> f : runs) {
-            List<BertTrainer.EpochSummary> epochs = f.get(600, TimeUnit.SECONDS);
+        for (int i = 0; i < 2; i++) {
+            List<BertTrainer.EpochSummary> epochs = runs.get(i).get(600, TimeUnit.SECONDS);
+            assertEquals(epochs.stream().map(BertTrainer.EpochSummary::validationLoss).toList(),
+                    reportedValidation.get(i));
             assertEquals(EPOCHS, epochs.size());
             for (BertTrainer.EpochSummary e : epochs) {
                 assertFalse(e.stopped(), e.toString());
