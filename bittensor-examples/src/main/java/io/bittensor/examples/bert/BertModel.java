@@ -67,12 +67,14 @@ public final class BertModel implements AutoCloseable {
     private static final String ATTN_MASK = "attn_mask";
     private static final String SELECT = "select";
     private static final String LABELS = "labels";
+    private static final String WEIGHTS = "label_weights";
     private static final String NETWORK = "network";
     private static final String SERVED_GRAD = "served_grad";
     private static final String OUTPUT = "output";
     private static final String HIDDEN = "hidden";
     private static final String STUDENT = "student";
     private static final String LOCAL_LOGITS = "local_logits";
+    private static final String LOCAL_PREDICTED = "local_predicted";
     private static final String LOCAL_LOSS = "local_loss";
     private static final String REMOTE_LOSS = "remote_loss";
     private static final String DISTILL_LOSS = "distill_loss";
@@ -162,6 +164,7 @@ public final class BertModel implements AutoCloseable {
         SDVariable attnMask = sd.placeHolder(ATTN_MASK, DataType.FLOAT, -1, -1);
         SDVariable select = sd.placeHolder(SELECT, DataType.FLOAT, -1, -1);
         SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1);
+        SDVariable weights = sd.placeHolder(WEIGHTS, DataType.FLOAT, -1);
         SDVariable network = sd.placeHolder(NETWORK, DataType.FLOAT, -1, NETWORK_DIM);
         SDVariable servedGrad = sd.placeHolder(SERVED_GRAD, DataType.FLOAT, -1, NETWORK_DIM);
 
@@ -182,7 +185,7 @@ public final class BertModel implements AutoCloseable {
             SDVariable att2 = sd.reshape(sd.permute(att, 0, 2, 1), -1, h)
                     .add(var(sd, params, p + "bo", Nd4j.zeros(DataType.FLOAT, h)));
             x = layerNorm(sd, rng, params, p + "ln1", x.add(att2), h);
-            SDVariable f = sd.nn.gelu(linear(sd, rng, params, p + "ffn1", x, h, c.ffn()));
+            SDVariable f = gelu(sd, linear(sd, rng, params, p + "ffn1", x, h, c.ffn()));
             f = linear(sd, rng, params, p + "ffn2", f, c.ffn(), h);
             x = layerNorm(sd, rng, params, p + "ln2", x.add(f), h);
         }
@@ -207,10 +210,16 @@ public final class BertModel implements AutoCloseable {
         SDVariable lnB = var(sd, params, "head_ln_b", Nd4j.zeros(DataType.FLOAT, h));
         SDVariable vocabBias = var(sd, params, "vocab_b", Nd4j.zeros(DataType.FLOAT, c.vocabSize()));
         SDVariable localLogits = head(sd, localJoined, wt, bt, lnG, lnB, tokEmb, vocabBias).rename(LOCAL_LOGITS);
+        // Top-1 in the graph: asking for the [rows, 30 522] logits would hand us a fresh array each step.
+        sd.argmax(LOCAL_PREDICTED, localLogits, 1);
         SDVariable remoteLogits = head(sd, remoteJoined, wt, bt, lnG, lnB, tokEmb, vocabBias);
 
-        SDVariable localLoss = sd.loss.sparseSoftmaxCrossEntropy(localLogits, labels).mean().rename(LOCAL_LOSS);
-        SDVariable remoteLoss = sd.loss.sparseSoftmaxCrossEntropy(remoteLogits, labels).mean().rename(REMOTE_LOSS);
+        // Mean over the real masked rows; padding rows (weight 0) only keep the shapes fixed.
+        SDVariable realRows = weights.sum();
+        SDVariable localLoss = sd.loss.sparseSoftmaxCrossEntropy(localLogits, labels).mul(weights).sum().div(realRows)
+                .rename(LOCAL_LOSS);
+        SDVariable remoteLoss = sd.loss.sparseSoftmaxCrossEntropy(remoteLogits, labels).mul(weights).sum()
+                .div(realRows).rename(REMOTE_LOSS);
         // Mean over all elements, as torch's F.mse_loss.
         SDVariable distill = student.sub(stop(sd, network)).mul(student.sub(stop(sd, network))).mean()
                 .rename(DISTILL_LOSS);
@@ -222,8 +231,18 @@ public final class BertModel implements AutoCloseable {
 
     private static SDVariable head(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt, SDVariable lnG,
             SDVariable lnB, SDVariable tokEmb, SDVariable vocabBias) {
-        SDVariable t = normalize(sd, sd.nn.gelu(joined.mmul(wt).add(bt)), lnG, lnB);
+        SDVariable t = normalize(sd, gelu(sd, joined.mmul(wt).add(bt)), lnG, lnB);
         return sd.mmul(t, tokEmb, false, true, false).add(vocabBias);
+    }
+
+    /**
+     * gelu as x·σ(1.702x), from primitives. SameDiff M2.1's fused {@code gelu} computes its
+     * derivative as e^(1.702x)(1 + e^(1.702x) + 1.702x) / (1 + e^(1.702x))², which is ∞/∞ = NaN for
+     * x above about 26: a head fed a peer's larger answers hit that and turned the whole model NaN.
+     * The sigmoid's own derivative, σ(1 − σ), stays finite everywhere.
+     */
+    static SDVariable gelu(SameDiff sd, SDVariable x) {
+        return x.mul(sd.nn.sigmoid(x.mul(1.702)));
     }
 
     private static SDVariable layerNorm(SameDiff sd, SplittableRandom rng, List<String> params, String name,
@@ -279,13 +298,13 @@ public final class BertModel implements AutoCloseable {
         Map<String, INDArray> ph = inputs(batch);
         List<String> wanted = new ArrayList<>(localParameters);
         wanted.add(EMBEDDED);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), wanted);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_PREDICTED), wanted);
         Map<String, INDArray> grads = withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
                 batch.sequence());
-        applyGradients(grads);
+        update(grads);
         double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN,
-                correct(r.getOutputs().get(LOCAL_LOGITS), batch.labels()), batch.labels().length, null);
+                correct(r.getOutputs().get(LOCAL_PREDICTED), batch.labels()), batch.labels().length, null);
     }
 
     /**
@@ -309,15 +328,15 @@ public final class BertModel implements AutoCloseable {
         wanted.add(EMBEDDED);
         wanted.add(NETWORK);
         OutAndGrad r = sd.calculateGradientsAndOutputs(ph,
-                List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_LOGITS), wanted);
+                List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_PREDICTED), wanted);
         Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
         // A copy: it goes to the peers on another thread while this model runs its next step.
         INDArray networkGrad = grads.remove(NETWORK).dup('c').reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM);
-        applyGradients(withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
+        update(withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
         Map<String, INDArray> o = r.getOutputs();
         return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
                 o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
-                correct(o.get(LOCAL_LOGITS), batch.labels()), batch.labels().length, networkGrad);
+                correct(o.get(LOCAL_PREDICTED), batch.labels()), batch.labels().length, networkGrad);
     }
 
     /**
@@ -334,8 +353,8 @@ public final class BertModel implements AutoCloseable {
 
     /** Local-head loss and top-1 hits on a batch, without training. */
     public synchronized Evaluation evaluate(Batch batch) {
-        Map<String, INDArray> o = sd.output(inputs(batch), LOCAL_LOSS, LOCAL_LOGITS);
-        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_LOGITS), batch.labels()),
+        Map<String, INDArray> o = sd.output(inputs(batch), LOCAL_LOSS, LOCAL_PREDICTED);
+        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_PREDICTED), batch.labels()),
                 batch.labels().length);
     }
 
@@ -344,6 +363,13 @@ public final class BertModel implements AutoCloseable {
      * those that peers' Backward calls produced on a served copy. Unknown names are ignored.
      */
     public synchronized void applyGradients(Map<String, INDArray> grads) {
+        Map<String, INDArray> copies = new LinkedHashMap<>();
+        grads.forEach((k, v) -> copies.put(k, v.castTo(DataType.FLOAT).dup('c')));
+        update(copies);
+    }
+
+    /** One optimizer step that consumes {@code grads} (the updater rewrites them in place): no copies. */
+    private void update(Map<String, INDArray> grads) {
         for (Map.Entry<String, INDArray> e : grads.entrySet()) {
             GradientUpdater<?> u = updaters.get(e.getKey());
             if (u == null) {
@@ -351,11 +377,16 @@ public final class BertModel implements AutoCloseable {
             }
             INDArray p = param(e.getKey());
             // Updaters work on flat [1, n] views (their state is laid out that way).
-            INDArray g = e.getValue().castTo(DataType.FLOAT).dup('c').reshape(1, p.length());
+            INDArray g = contiguous(e.getValue().castTo(DataType.FLOAT)).reshape(1, p.length());
             u.applyUpdater(g, iteration, 0);
             p.subi(g.reshape(p.shape()));
         }
         iteration++;
+    }
+
+    /** {@code a} itself when it is a whole c-ordered buffer (reshapes are then views), else a copy. */
+    private static INDArray contiguous(INDArray a) {
+        return !a.isView() && a.ordering() == 'c' ? a : a.dup('c');
     }
 
     // ---------------------------------------------------------------- serving
@@ -429,13 +460,28 @@ public final class BertModel implements AutoCloseable {
         ph.put(EMBEDDED, embed(batch.inputIds(), b, t));
         ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {b, t}, 'c'));
         int m = batch.maskedPositions().length;
-        INDArray select = Nd4j.zeros(DataType.FLOAT, m, (long) b * t);
+        int slots = maskSlots(b, t, m);
+        INDArray select = Nd4j.zeros(DataType.FLOAT, slots, (long) b * t);
         for (int i = 0; i < m; i++) {
             select.putScalar(i, batch.maskedPositions()[i], 1f);
         }
+        int[] labels = Arrays.copyOf(batch.labels(), slots); // padding rows: label 0, weight 0
+        float[] weights = new float[slots];
+        Arrays.fill(weights, 0, m, 1f);
         ph.put(SELECT, select);
-        ph.put(LABELS, Nd4j.createFromArray(batch.labels()));
+        ph.put(LABELS, Nd4j.createFromArray(labels));
+        ph.put(WEIGHTS, Nd4j.createFromArray(weights));
         return ph;
+    }
+
+    /**
+     * Rows of the MLM head for a batch: the masked positions padded to a count fixed by the batch's
+     * size (15 % of every position, at least the masked ones). SameDiff M2.1 reuses its arrays only
+     * for the exact same shape; with a head whose row count changed every step, allocating fresh
+     * [rows, 30 522] arrays took more time than the step's arithmetic.
+     */
+    static int maskSlots(int b, int t, int masked) {
+        return Math.max(masked, b * Math.max(1, (int) Math.round(MlmMasking.MASK_FRACTION * t)));
     }
 
     /** E[ids] + P[0..t), as {@code [b,t,H]}. */
@@ -450,13 +496,10 @@ public final class BertModel implements AutoCloseable {
     private Map<String, INDArray> withEmbeddingGrads(Map<String, INDArray> graphGrads, int[] ids, int b, int t) {
         Map<String, INDArray> grads = new LinkedHashMap<>(graphGrads);
         int h = config.hidden();
-        INDArray dEmb = grads.remove(EMBEDDED).dup('c');
+        // No copies: SameDiff's gradient arrays are ours until the next call on this model.
+        INDArray dEmb = contiguous(grads.remove(EMBEDDED));
         INDArray dTok = grads.get(TOK_EMB);
-        if (dTok == null) {
-            dTok = Nd4j.zeros(DataType.FLOAT, config.vocabSize(), h);
-        } else {
-            dTok = dTok.dup('c');
-        }
+        dTok = dTok == null ? Nd4j.zeros(DataType.FLOAT, config.vocabSize(), h) : contiguous(dTok);
         // In place: the op's output is its input array (repeated ids accumulate).
         ScatterAdd scatter = new ScatterAdd(dTok, Nd4j.createFromArray(ids), dEmb.reshape('c', (long) b * t, h));
         scatter.addOutputArgument(dTok);
@@ -474,9 +517,14 @@ public final class BertModel implements AutoCloseable {
         return Nd4j.createFromArray(ids).reshape(b, t).neq(WordPiece.PAD_ID).castTo(DataType.FLOAT);
     }
 
-    private static int correct(INDArray logits, int[] labels) {
-        INDArray predicted = logits.argMax(1).castTo(DataType.INT);
-        return predicted.eq(Nd4j.createFromArray(labels)).castTo(DataType.INT).sumNumber().intValue();
+    /** Top-1 hits among the real masked rows (the first {@code labels.length}; the rest are padding). */
+    private static int correct(INDArray argmax, int[] labels) {
+        int[] predicted = argmax.castTo(DataType.INT).data().asInt();
+        int hits = 0;
+        for (int i = 0; i < labels.length; i++) {
+            hits += predicted[i] == labels[i] ? 1 : 0;
+        }
+        return hits;
     }
 
     private void useMode(Mode m) {

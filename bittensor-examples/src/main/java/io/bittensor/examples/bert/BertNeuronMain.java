@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -136,7 +137,10 @@ public final class BertNeuronMain implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             try {
                 session.start();
-                if (metered) { // network series (calls, bytes, gossip view); the text trainer reports no training series yet
+                if (metered) { // network series (calls, bytes, gossip view) and the training series
+                    trainer.setPhaseListener((phase, loss, accuracy) -> metrics.training(
+                            phase.name().toLowerCase(Locale.ROOT), loss, accuracy));
+                    trainer.setListener((epoch, step, result, answered, stats) -> metrics.steps(1));
                     metrics.watch(session).serve(config.metricsPort().getAsInt());
                     LOG.info("metrics: http://{}:{}/metrics", config.remoteIp(), metrics.port());
                 }

@@ -60,6 +60,12 @@ public final class BertTrainer implements AutoCloseable {
         void onStep(int epoch, int step, BertModel.StepResult result, int answered, SessionStats stats);
     }
 
+    /** Hears each row written to the metrics log: the train phase's running figures, each validation. */
+    @FunctionalInterface
+    public interface PhaseListener {
+        void onPhase(MetricsLog.Phase phase, double loss, double accuracy);
+    }
+
     /** One epoch's figures. {@code validationLoss} is NaN for a stopped epoch. */
     public record EpochSummary(int epoch, int steps, double meanLoss, double validationLoss, double validationAccuracy,
             double seconds, boolean stopped) {}
@@ -81,6 +87,7 @@ public final class BertTrainer implements AutoCloseable {
     private final AtomicLong servedForward = new AtomicLong();
     private final AtomicLong servedBackward = new AtomicLong();
     private StepListener listener;
+    private volatile PhaseListener phaseListener;
     private int nextEpoch = 1;
     private double bestLoss = Double.POSITIVE_INFINITY;
     private int cursor;
@@ -143,6 +150,11 @@ public final class BertTrainer implements AutoCloseable {
 
     public void setListener(StepListener listener) {
         this.listener = listener;
+    }
+
+    /** Called with each metrics row from now on (e.g. Prometheus gauges); null for none. */
+    public void setPhaseListener(PhaseListener listener) {
+        this.phaseListener = listener;
     }
 
     public String synapseKey() {
@@ -318,6 +330,10 @@ public final class BertTrainer implements AutoCloseable {
             metrics.append(phase, epoch, step, loss, accuracy, s.peersKnown(), rate, s.requestsServed());
         } catch (IOException e) {
             LOG.warn("could not append to {}: {}", metrics.file(), e.toString()); // metrics must not stop training
+        }
+        PhaseListener l = phaseListener;
+        if (l != null) {
+            l.onPhase(phase, loss, accuracy);
         }
     }
 

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -37,6 +39,49 @@ class BertModelTest {
             ids[pos[i]] = WordPiece.MASK_ID;
         }
         return new BertModel.Batch(b, t, ids, att, pos, labels);
+    }
+
+    /** The fused op's derivative is NaN above x ≈ 26 (docs/bert.md): ours stays exact out to ±200. */
+    @Test
+    void geluGradientIsFiniteAndExactForLargeInputs() {
+        double[] xs = {-200, -60, -30, -1, -0.25, 0, 0.5, 2, 30, 60, 200};
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.var("x", Nd4j.createFromArray(xs).castTo(DataType.FLOAT));
+        BertModel.gelu(sd, x).sum("y");
+        sd.setLossVariables("y");
+        INDArray y = sd.outputSingle(Map.of(), "y");
+        INDArray g = sd.calculateGradients(Map.of(), "x").get("x");
+        double sum = 0;
+        for (int i = 0; i < xs.length; i++) {
+            double s = 1 / (1 + Math.exp(-1.702 * xs[i]));
+            sum += xs[i] * s;
+            double expected = s + 1.702 * xs[i] * s * (1 - s);
+            assertEquals(expected, g.getDouble(i), 1e-4 * Math.max(1, Math.abs(expected)), "d gelu / dx at " + xs[i]);
+        }
+        assertEquals(sum, y.getDouble(0), 1e-3);
+    }
+
+    /**
+     * The head runs on a fixed number of rows (masked positions padded, for SameDiff's array cache):
+     * the loss must still be the mean over the real masked positions only.
+     */
+    @Test
+    void paddingRowsOfTheHeadDoNotCount() {
+        try (BertModel m = new BertModel(TINY, 5, new Adam(1e-3))) {
+            int b = 2;
+            int t = 16; // 2 × round(0.15 × 16) = 4 slots, at least the masked count
+            BertModel.Batch all = batch(11, b, t);
+            int[] pos = all.maskedPositions();
+            int[] lab = all.labels();
+            BertModel.Batch first = new BertModel.Batch(b, t, all.inputIds(), all.attention(), new int[] {pos[0]},
+                    new int[] {lab[0]});
+            BertModel.Batch rest = new BertModel.Batch(b, t, all.inputIds(), all.attention(),
+                    java.util.Arrays.copyOfRange(pos, 1, pos.length), java.util.Arrays.copyOfRange(lab, 1, lab.length));
+            double whole = m.evaluate(all).loss();
+            double parts = (m.evaluate(first).loss() + (pos.length - 1) * m.evaluate(rest).loss()) / pos.length;
+            assertEquals(whole, parts, 1e-4);
+            assertEquals(pos.length, m.evaluate(all).masked());
+        }
     }
 
     @Test
