@@ -46,8 +46,16 @@ public final class MemoryBudget {
      * in force. Must run before JavaCPP's {@code Pointer} class loads (it reads them once).
      */
     public static MemoryBudget applyDefaults() {
-        setIfAbsent(MAX_BYTES, DEFAULT_NATIVE);
-        setIfAbsent(MAX_PHYSICAL_BYTES, DEFAULT_PHYSICAL);
+        return applyDefaults(DEFAULT_NATIVE, DEFAULT_PHYSICAL);
+    }
+
+    /**
+     * As {@link #applyDefaults()}, with a neuron's own defaults for the two JavaCPP limits (a model
+     * whose training step needs more than the default budget).
+     */
+    public static MemoryBudget applyDefaults(long nativeBytes, long physicalBytes) {
+        setIfAbsent(MAX_BYTES, nativeBytes);
+        setIfAbsent(MAX_PHYSICAL_BYTES, physicalBytes);
         return current();
     }
 

@@ -58,10 +58,11 @@ class StartScriptTest {
     }
 
     @Test
-    void bertRunsTheTextNeuron() throws Exception {
+    void bertRunsTheTextNeuronUnderTheLargerBudget() throws Exception {
         Result r = run("--dry-run", "-n", "bert", "-a", "9200", "--", "--corpus", "texts/");
         assertEquals(0, r.code(), r.err());
-        assertEquals(JAVA.replace("io.bittensor.examples.mnist.MnistNeuronMain", "io.bittensor.examples.bert.BertNeuronMain")
+        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
+                + " -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bert.BertNeuronMain"
                 + " --axon_port 9200 --corpus texts/", r.out());
     }
 
