@@ -146,10 +146,10 @@ public final class Dendrite implements AutoCloseable {
     }
 
     /**
-     * Waits for {@code done}, bounded by the deadline plus a grace period. Every peer's reply is
-     * completed by then (by gRPC or by {@link #send}'s guard); but when the whole process was
-     * paused (SIGSTOP, a VM suspended, a long GC) or starved of CPU, this thread and the guard
-     * wake together or late, so a timeout gets up to {@link #LATE_WAKE_GRACES} more grace
+     * Waits for {@code done}, bounded by the deadline plus a grace period. gRPC ends every call
+     * at its deadline, so every peer's reply is completed by then; but when the whole process was
+     * paused (SIGSTOP, a VM suspended, a long GC) or starved of CPU, this thread and gRPC's
+     * deadline timers wake together or late, so a timeout gets up to {@link #LATE_WAKE_GRACES} more grace
      * periods before it counts as a bug. (Both crashed a neuron before: a frozen one on resume,
      * and one starved at load 17.)
      */
@@ -172,7 +172,7 @@ public final class Dendrite implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("dendrite call failed", e.getCause());
         } catch (TimeoutException e) {
-            // Every reply is guarded at deadline + grace: this is a bug, or a JVM starved for 10+ s.
+            // gRPC ends every call at its deadline: this is a transport bug, or a JVM starved for 10+ s.
             throw new IllegalStateException("peers did not answer within the deadline + 6 grace periods", e);
         }
     }
@@ -282,12 +282,7 @@ public final class Dendrite implements AutoCloseable {
             result.complete(finish(forward, key, expected, dtype, ReturnCode.RPC_ERROR, System.nanoTime() - start,
                     e.toString(), null));
         }
-        // gRPC ends every call at its deadline; should the transport ever not, the peer still
-        // counts as timed out (zeros) rather than failing the whole call. The null is lazy: no
-        // zeros are allocated on the normal path.
-        return result.completeOnTimeout(null, settings.timeout().toNanos() + GRACE_NANOS, TimeUnit.NANOSECONDS)
-                .thenApply(r -> r != null ? r : finish(forward, key, expected, dtype, ReturnCode.TIMEOUT,
-                        System.nanoTime() - start, "no answer from the transport by the deadline + grace", null));
+        return result;
     }
 
     private Reply interpret(boolean forward, String key, TensorMessage reply, long[] expected, DataType dtype,

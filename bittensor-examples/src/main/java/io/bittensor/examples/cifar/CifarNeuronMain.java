@@ -52,16 +52,11 @@ public final class CifarNeuronMain implements Callable<Integer> {
     DpnConfig preset;
 
     /** ND4J's limits when not given: the DPN's training step needs more than the 512 MiB / 1.5 GiB of other neurons. */
-    static final String NATIVE_BUDGET = "3g";
-    static final String PROCESS_BUDGET = "6g";
+    static final long NATIVE_BUDGET = 3L << 30;
+    static final long PROCESS_BUDGET = 6L << 30;
 
     public static void main(String[] args) {
-        if (System.getProperty(MemoryBudget.MAX_BYTES) == null) {
-            System.setProperty(MemoryBudget.MAX_BYTES, NATIVE_BUDGET);
-        }
-        if (System.getProperty(MemoryBudget.MAX_PHYSICAL_BYTES) == null) {
-            System.setProperty(MemoryBudget.MAX_PHYSICAL_BYTES, PROCESS_BUDGET);
-        }
+        MemoryBudget.applyDefaults(NATIVE_BUDGET, PROCESS_BUDGET);
         NeuronCommand.main(new CifarNeuronMain(), args);
     }
 
