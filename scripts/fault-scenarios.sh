@@ -2,14 +2,17 @@
 # Fault scenarios on a real network (docs/reliability.md): five MNIST neurons, each in its own
 # Linux network namespace with its own address (bt-n1..bt-n5, 10.77.0.1-5, veth pairs on a bridge
 # in namespace bt-hub), trained while the network misbehaves:
-#   loss       5 % packet loss into every node (nftables 'numgen random'), latency if sch_netem exists
+#   loss       5 % packet loss on every link, and 100 ms latency with sch_netem or LINKS=emulated
 #   partition  the network cut into {1,2} | {3,4,5} for longer than the expiry horizon, then healed
 #   blackhole  one neuron frozen (SIGSTOP): its sockets still accept connections, nothing answers
 #   kill       kill -9 of neurons 4 and 5 mid-training, then node 4 restarted on the same files
 # A probe in bt-hub (MetagraphViewProbe) records every node's metagraph view every 5 s; each
 # neuron's metrics.csv records its steps and loss. The summary at the end is computed from both.
 #
-# Usage: sudo scripts/fault-scenarios.sh [loss] [partition] [blackhole] [kill]   (default: all)
+# Usage: sudo [LINKS=emulated] scripts/fault-scenarios.sh [loss] [partition] [blackhole] [kill]   (default: all)
+# LINKS=bridge (default): veth pairs on a kernel bridge; loss by nftables, latency by tc netem when
+# the kernel has it. LINKS=emulated: TAP devices on scripts/link-emulator.py, a user-space hub
+# (python3) that adds the loss scenario's 100 ms and 5 % itself, for kernels without sch_netem.
 # Needs root, iproute2, the examples jar (./mvnw -B -q package -DskipTests) and MNIST in data/mnist
 # or bittensor-examples/target/test-data/mnist. Installs nftables with apt-get for the loss
 # scenario if it is missing. Everything it creates is named bt-* and removed on exit, also on
@@ -25,6 +28,8 @@ AXON_PORT=9401
 GOSSIP_PORT=9402
 MEM_OPTS=${MEM_OPTS:--Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m}
 TRAIN_LIMIT=${TRAIN_LIMIT:-2000}
+LINKS=${LINKS:-bridge}
+[[ $LINKS == bridge || $LINKS == emulated ]] || { echo "fault-scenarios.sh: LINKS must be bridge or emulated, not '$LINKS'" >&2; exit 2; }
 # Seconds per phase; the partition lasts longer than the 120 s expiry horizon.
 SETTLE=${SETTLE:-240} LOSS_SECS=${LOSS_SECS:-120} CUT_SECS=${CUT_SECS:-150} HEAL_SECS=${HEAL_SECS:-150}
 STOP_SECS=${STOP_SECS:-60} DEAD_SECS=${DEAD_SECS:-150} RESTART_SECS=${RESTART_SECS:-120}
@@ -41,17 +46,22 @@ for d in data/mnist bittensor-examples/target/test-data/mnist; do
   [[ -f "$d/train-images-idx3-ubyte" ]] && MNIST="$d" && break
 done
 [[ -n "$MNIST" ]] || { echo "fault-scenarios.sh: no MNIST files; run the README's run command once (it fetches them)" >&2; exit 2; }
-if { want loss || want partition; } && ! command -v nft >/dev/null; then
+if [[ $LINKS == emulated ]] && ! command -v python3 >/dev/null; then
+  echo "fault-scenarios.sh: LINKS=emulated needs python3 (scripts/link-emulator.py)" >&2; exit 2
+fi
+if { { want loss && [[ $LINKS == bridge ]]; } || want partition; } && ! command -v nft >/dev/null; then
   echo "installing nftables (packet loss, partition)"
   apt-get install -y -qq nftables >/dev/null || { apt-get update -qq && apt-get install -y -qq nftables >/dev/null; }
 fi
 
 declare -A PID=()
 PROBE=""
+EMULATOR=""
 cleanup() {
   set +o errexit
   for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
   [[ -n "$PROBE" ]] && kill -9 "$PROBE" 2>/dev/null
+  [[ -n "$EMULATOR" ]] && kill "$EMULATOR" 2>/dev/null
   for ns in $(ip netns list | awk '{print $1}' | grep -E '^bt-(hub|n[0-9]+)$'); do
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
@@ -67,23 +77,45 @@ now_ms() { date +%s%3N; }
 pause() { sleep "$1" & wait $!; } # a signal interrupts it (a foreground sleep would delay the trap)
 phase() { echo "$1 $(now_ms)" >> "$WORK/phases.log"; echo "[$(date -u +%H:%M:%S)] $1"; }
 
-# ---- the network: one bridge in bt-hub, a veth to each node ---------------------------------
+# ---- the network: a bridge in bt-hub with a veth to each node, or the link emulator's TAPs ----
 ip netns add bt-hub
 ip -n bt-hub link set lo up
-ip -n bt-hub link add bt-br0 type bridge
-ip -n bt-hub link set bt-br0 up
-ip -n bt-hub addr add "$NET.254/24" dev bt-br0
-for i in $(seq 1 $N); do
-  ip netns add "bt-n$i"
-  ip link add "bt-n$i-a" type veth peer name "bt-n$i-b"
-  ip link set "bt-n$i-a" netns "bt-n$i"
-  ip link set "bt-n$i-b" netns bt-hub
-  ip -n "bt-n$i" link set "bt-n$i-a" name eth0
-  ip -n "bt-n$i" addr add "$NET.$i/24" dev eth0
-  ip -n "bt-n$i" link set lo up
-  ip -n "bt-n$i" link set eth0 up
-  ip -n bt-hub link set "bt-n$i-b" master bt-br0 up
-done
+if [[ $LINKS == bridge ]]; then
+  ip -n bt-hub link add bt-br0 type bridge
+  ip -n bt-hub link set bt-br0 up
+  ip -n bt-hub addr add "$NET.254/24" dev bt-br0
+  for i in $(seq 1 $N); do
+    ip netns add "bt-n$i"
+    ip link add "bt-n$i-a" type veth peer name "bt-n$i-b"
+    ip link set "bt-n$i-a" netns "bt-n$i"
+    ip link set "bt-n$i-b" netns bt-hub
+    ip -n "bt-n$i" link set "bt-n$i-a" name eth0
+    ip -n "bt-n$i" addr add "$NET.$i/24" dev eth0
+    ip -n "bt-n$i" link set lo up
+    ip -n "bt-n$i" link set eth0 up
+    ip -n bt-hub link set "bt-n$i-b" master bt-br0 up
+  done
+else
+  # The emulator creates bt-tap0..N in bt-hub and keeps their file descriptors; each bt-tapI
+  # then moves into bt-nI (bt-tap0 stays, for the probe). MTU 9000: fewer frames to copy.
+  echo "0 0" > "$WORK/links.ctl"
+  ip netns exec bt-hub python3 scripts/link-emulator.py --ports $((N + 1)) --prefix bt-tap \
+    --control "$WORK/links.ctl" > "$WORK/emulator.out" 2> "$WORK/emulator.log" &
+  EMULATOR=$!
+  for _ in $(seq 1 50); do grep -q ready "$WORK/emulator.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$WORK/emulator.out" || { echo "fault-scenarios.sh: the link emulator did not start:" >&2; cat "$WORK/emulator.log" >&2; exit 1; }
+  ip -n bt-hub link set bt-tap0 mtu 9000 up
+  ip -n bt-hub addr add "$NET.254/24" dev bt-tap0
+  for i in $(seq 1 $N); do
+    ip netns add "bt-n$i"
+    ip -n bt-hub link set "bt-tap$i" netns "bt-n$i"
+    ip -n "bt-n$i" link set "bt-tap$i" name eth0
+    ip -n "bt-n$i" link set eth0 mtu 9000
+    ip -n "bt-n$i" addr add "$NET.$i/24" dev eth0
+    ip -n "bt-n$i" link set lo up
+    ip -n "bt-n$i" link set eth0 up
+  done
+fi
 
 start_neuron() { # start_neuron I: MNIST neuron I in bt-nI, files in $WORK/nI (kept across restarts)
   local i=$1 dir="$WORK/n$1" boot=()
@@ -111,24 +143,31 @@ pause "$SETTLE"
 
 if want loss; then
   phase loss
-  for i in $(seq 1 $N); do
-    # On input: a drop on output would be reported to the sender (EPERM), not lost silently.
-    ip netns exec "bt-n$i" nft add table inet bt
-    ip netns exec "bt-n$i" nft add chain inet bt in '{ type filter hook input priority 0; }'
-    ip netns exec "bt-n$i" nft add rule inet bt in iifname eth0 numgen random mod 100 lt 5 drop
-  done
-  if ip netns exec bt-n1 tc qdisc add dev eth0 root netem delay 100ms 2>/dev/null; then
-    for i in $(seq 2 $N); do ip netns exec "bt-n$i" tc qdisc add dev eth0 root netem delay 100ms; done
-    echo "latency 100ms" >> "$WORK/phases.log"
+  if [[ $LINKS == emulated ]]; then
+    echo "100 0.05" > "$WORK/links.ctl"
+    echo "latency 100ms (link emulator)" >> "$WORK/phases.log"
+    pause "$LOSS_SECS"
+    echo "0 0" > "$WORK/links.ctl"
   else
-    echo "  no sch_netem in this kernel: 5 % loss only, no added latency"
-    echo "latency unavailable" >> "$WORK/phases.log"
+    for i in $(seq 1 $N); do
+      # On input: a drop on output would be reported to the sender (EPERM), not lost silently.
+      ip netns exec "bt-n$i" nft add table inet bt
+      ip netns exec "bt-n$i" nft add chain inet bt in '{ type filter hook input priority 0; }'
+      ip netns exec "bt-n$i" nft add rule inet bt in iifname eth0 numgen random mod 100 lt 5 drop
+    done
+    if ip netns exec bt-n1 tc qdisc add dev eth0 root netem delay 100ms 2>/dev/null; then
+      for i in $(seq 2 $N); do ip netns exec "bt-n$i" tc qdisc add dev eth0 root netem delay 100ms; done
+      echo "latency 100ms" >> "$WORK/phases.log"
+    else
+      echo "  no sch_netem in this kernel: 5 % loss only, no added latency (LINKS=emulated adds it)"
+      echo "latency unavailable" >> "$WORK/phases.log"
+    fi
+    pause "$LOSS_SECS"
+    for i in $(seq 1 $N); do
+      ip netns exec "bt-n$i" nft delete table inet bt
+      ip netns exec "bt-n$i" tc qdisc del dev eth0 root 2>/dev/null || true
+    done
   fi
-  pause "$LOSS_SECS"
-  for i in $(seq 1 $N); do
-    ip netns exec "bt-n$i" nft delete table inet bt
-    ip netns exec "bt-n$i" tc qdisc del dev eth0 root 2>/dev/null || true
-  done
   phase loss-end
 fi
 
