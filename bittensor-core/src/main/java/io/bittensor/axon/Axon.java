@@ -100,6 +100,11 @@ public final class Axon implements AutoCloseable {
                 .channelType(NettyTransport.serverChannelType())
                 .directExecutor()
                 .maxInboundMessageSize(settings.maxInboundMessageBytes())
+                // Bounded connection lifetimes: a connection a stranger stalled (e.g. with an
+                // oversized message, whose flow-control window gRPC never returns) is closed.
+                .maxConnectionIdle(settings.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionAge(settings.maxConnectionAge().toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionAgeGrace(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)
                 // Requests whose bytes are not a TensorMessage: INVALID_ARGUMENT, not UNKNOWN.
                 .addService(MalformedRequestGuard.guard(b.listener == CallListener.NONE
                         ? TensorMessageMarshaller.apply(service.bindService())
@@ -230,6 +235,8 @@ public final class Axon implements AutoCloseable {
         private int nonceMemory = 1_000_000;
         private double maxGradientNorm = 1.0;
         private Duration shutdownGrace = Duration.ofSeconds(5);
+        private Duration maxConnectionIdle = Duration.ofMinutes(5);
+        private Duration maxConnectionAge = Duration.ofMinutes(30);
         private Keypair keypair;
         private LongSupplier clockMicros = NonceWindow.systemClockMicros();
         private final Map<String, Neuron> neurons = new LinkedHashMap<>();
@@ -315,6 +322,18 @@ public final class Axon implements AutoCloseable {
             return this;
         }
 
+        /** A connection without calls for this long is closed; default 5 minutes. */
+        public Builder maxConnectionIdle(Duration idle) {
+            this.maxConnectionIdle = idle;
+            return this;
+        }
+
+        /** Every connection is closed after this long (calls get {@code shutdownGrace} to finish); default 30 minutes. */
+        public Builder maxConnectionAge(Duration age) {
+            this.maxConnectionAge = age;
+            return this;
+        }
+
         /** This neuron's key (the {@code neuron_key} of replies); default a fresh one. */
         public Builder keypair(Keypair keypair) {
             this.keypair = keypair;
@@ -336,7 +355,7 @@ public final class Axon implements AutoCloseable {
         AxonSettings settings() {
             return new AxonSettings(bindAddress, port, workerThreads, maxQueuedCalls, ioThreads,
                     maxInboundMessageBytes, tensorLimits, requireSignatures, nonceWindow, nonceMemory,
-                    maxGradientNorm, shutdownGrace);
+                    maxGradientNorm, shutdownGrace, maxConnectionIdle, maxConnectionAge);
         }
 
         /** Validates the settings and builds an Axon that is not yet listening. */

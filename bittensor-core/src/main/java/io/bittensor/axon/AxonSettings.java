@@ -21,7 +21,12 @@ import java.time.Duration;
  * @param nonceWindow how far a signed request's nounce may be from the Axon's clock
  * @param nonceMemory how many (key, nounce) pairs the replay filter remembers at most
  * @param maxGradientNorm incoming Backward gradients with a larger L2 norm are scaled down to it
- * @param shutdownGrace how long {@link Axon#close()} lets calls in flight finish
+ * @param shutdownGrace how long {@link Axon#close()} lets calls in flight finish, and how long a
+ *     connection past {@code maxConnectionAge} may finish its calls before it is closed
+ * @param maxConnectionIdle a connection without calls for this long is closed (GOAWAY); a
+ *     peer's client reconnects when it next calls
+ * @param maxConnectionAge every connection is closed after this long, so that none a stranger
+ *     stalled (or merely forgot) holds a socket and its buffers for ever
  */
 public record AxonSettings(
         String bindAddress,
@@ -35,7 +40,9 @@ public record AxonSettings(
         Duration nonceWindow,
         int nonceMemory,
         double maxGradientNorm,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Duration maxConnectionIdle,
+        Duration maxConnectionAge) {
 
     public AxonSettings {
         check(port >= 0 && port <= 65535, "port must be in 0..65535, got " + port);
@@ -49,6 +56,8 @@ public record AxonSettings(
         check(nonceMemory >= 1, "nonceMemory must be >= 1");
         check(maxGradientNorm > 0, "maxGradientNorm must be > 0 (POSITIVE_INFINITY = no clipping)");
         check(shutdownGrace != null && !shutdownGrace.isNegative(), "shutdownGrace must be >= 0");
+        check(maxConnectionIdle != null && maxConnectionIdle.toMillis() > 0, "maxConnectionIdle must be > 0");
+        check(maxConnectionAge != null && maxConnectionAge.toMillis() > 0, "maxConnectionAge must be > 0");
     }
 
     private static void check(boolean ok, String message) {

@@ -79,6 +79,9 @@ import org.slf4j.LoggerFactory;
 public final class Metagraph implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Metagraph.class);
+    private static final java.time.Duration CONNECTION_IDLE = java.time.Duration.ofMinutes(5);
+    private static final java.time.Duration CONNECTION_AGE = java.time.Duration.ofMinutes(30);
+    private static final java.time.Duration CONNECTION_AGE_GRACE = java.time.Duration.ofSeconds(10);
     /** Peers' bad gossip: counted, one line per kind per minute, never a trace. */
     private final PeerErrorLog peerErrors =
             new PeerErrorLog(LoggerFactory.getLogger("io.bittensor.metagraph.PeerErrors"));
@@ -184,6 +187,11 @@ public final class Metagraph implements AutoCloseable {
                     .maxInboundMessageSize(config.maxMessageBytes())
                     // One gossip call at a time is all an honest peer needs per connection.
                     .maxConcurrentCallsPerConnection(4)
+                    // Bounded connection lifetimes, as the Axon's: honest peers gossip every few
+                    // seconds, so only a stalled or forgotten connection reaches these.
+                    .maxConnectionIdle(CONNECTION_IDLE.toMillis(), TimeUnit.MILLISECONDS)
+                    .maxConnectionAge(CONNECTION_AGE.toMillis(), TimeUnit.MILLISECONDS)
+                    .maxConnectionAgeGrace(CONNECTION_AGE_GRACE.toMillis(), TimeUnit.MILLISECONDS)
                     // Bytes that are not a GossipBatch: INVALID_ARGUMENT, not UNKNOWN.
                     .addService(MalformedRequestGuard.guard(
                             ServerInterceptors.intercept(new GossipService(), new CallerAddress()),

@@ -231,6 +231,29 @@ class AxonIT {
     }
 
     @Test
+    void anIdleConnectionIsClosedByTheAxonAndTheClientReconnects() throws Exception {
+        Axon axon = start(Axon.builder().maxConnectionIdle(Duration.ofMillis(300)).serve("k", new TestNeurons.Scale(1)));
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", axon.port()).usePlaintext().build();
+        closeMe.add(() -> {
+            ch.shutdownNow();
+            ch.awaitTermination(5, TimeUnit.SECONDS);
+        });
+        BittensorGrpc.BittensorBlockingStub stub = BittensorGrpc.newBlockingStub(ch);
+        assertEquals(ReturnCode.OK, stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+                .forward(request("k", tensor(2, 1, 512))).getReturnCode());
+        assertEquals(io.grpc.ConnectivityState.READY, ch.getState(false));
+
+        // The server's GOAWAY after 300 ms without calls takes the client's transport down.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (ch.getState(false) == io.grpc.ConnectivityState.READY && System.nanoTime() < until) {
+            Thread.sleep(50);
+        }
+        assertEquals(io.grpc.ConnectivityState.IDLE, ch.getState(false), "the idle connection was not closed");
+        assertEquals(ReturnCode.OK, stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+                .forward(request("k", tensor(2, 1, 512))).getReturnCode(), "a new call reconnects");
+    }
+
+    @Test
     void badRequestsGetTheirCodeAndTheServerKeepsServing() {
         Keypair caller = Keypair.generate();
         long[] nounce = {System.currentTimeMillis() * 1000};
