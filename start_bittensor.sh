@@ -31,6 +31,7 @@ for cifar: -- --dataset PATH --preset mini|dpn26).
 Unset flags take the neuron's defaults (axon 8091, metagraph 8092, data/, logs/).
 JAVA_OPTS is passed to the JVM after the memory budget (-Xmx512m, ND4J native 512m,
 process 1280m; cifar and bert: -Xmx1g, native 3g, process 6g; docs/reliability.md), so it can override it.
+OMP_NUM_THREADS (ND4J's threads per op) defaults to 1 for mnist, whose ops are small.
 HELP
 }
 
@@ -96,10 +97,17 @@ if [[ "$neuron" == cifar || "$neuron" == bert ]]; then
   # step at a 1.5 GiB cap (docs/bert.md). Both measured.
   budget=(-Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g)
 fi
+# MNIST's ops are small: one OpenMP thread per ND4J op, so the training thread and the Axon's
+# workers do not oversubscribe the cores (MnistNetworkBench: networked 10.6 steps/s with 1 thread,
+# 7.3 with 2; docs/benchmarks.md). An OMP_NUM_THREADS already set is kept.
+if [[ "$neuron" == mnist ]]; then
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+fi
 # shellcheck disable=SC2206 # JAVA_OPTS is a list of JVM options, split on spaces on purpose
 cmd=(java "${budget[@]}" ${JAVA_OPTS:-} -cp "$JAR" "$main" ${flags[@]+"${flags[@]}"})
 
 if [[ "$dry_run" == true ]]; then
+  [[ -z ${OMP_NUM_THREADS:-} ]] || printf 'OMP_NUM_THREADS=%q ' "$OMP_NUM_THREADS"
   printf '%q ' "${cmd[@]}"
   echo
   exit 0
