@@ -17,8 +17,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The DPN transform's training pass (batch statistics) written out over libnd4j's fused ops —
- * conv2d / conv2d_bp, batchnorm / batchnorm_bp, relu / relu_bp, avgpool2d / avgpool2d_bp — with
- * every activation and gradient buffer kept from one step to the next.
+ * conv2d / conv2d_bp, moments and batchnorm (its backward as reductions and batchnorm passes),
+ * relu / relu_bp, avgpool2d / avgpool2d_bp — with every activation and gradient buffer kept from
+ * one step to the next.
  *
  * <p>Why not SameDiff's own gradient: in M2.1 a SameDiff training step spent most of its time
  * outside the ops (session bookkeeping per op, and a fresh native buffer for every activation and
