@@ -22,8 +22,8 @@ public final class CifarBinary {
     /** Where the authors publish it. */
     public static final String URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
     public static final String MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
-    /** The real archive is 170 052 171 bytes; refuse downloads far beyond. */
-    public static final long MAX_ARCHIVE_BYTES = 200L << 20;
+    /** The size of the authors' archive, in bytes. */
+    public static final long ARCHIVE_BYTES = 170_052_171L;
 
     static final int RECORD = 1 + CifarImages.PIXELS;
     static final int TRAIN_FILES = 5;

@@ -13,11 +13,13 @@ import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The DPN transform's training pass (batch statistics) written out over libnd4j's fused ops —
- * conv2d / conv2d_bp, batchnorm / batchnorm_bp, relu / relu_bp, avgpool2d / avgpool2d_bp — with
- * every activation and gradient buffer kept from one step to the next.
+ * conv2d / conv2d_bp, moments and batchnorm (its backward as reductions and batchnorm passes),
+ * relu / relu_bp, avgpool2d / avgpool2d_bp — with every activation and gradient buffer kept from
+ * one step to the next.
  *
  * <p>Why not SameDiff's own gradient: in M2.1 a SameDiff training step spent most of its time
  * outside the ops (session bookkeeping per op, and a fresh native buffer for every activation and
@@ -212,7 +214,7 @@ final class DpnEngine implements AutoCloseable {
         }
     }
 
-    /** Training-mode batch norm over the channels (libnd4j's fused batchnorm and batchnorm_bp), optionally ReLU after. */
+    /** Training-mode batch norm over the channels (libnd4j's moments and batchnorm; the backward written out), optionally ReLU after. */
     private final class Norm implements Layer {
         private final String name;
         private final boolean relu;
@@ -222,8 +224,14 @@ final class DpnEngine implements AutoCloseable {
         private final INDArray var;
         private final INDArray dGamma;
         private final INDArray dBeta;
-        private final INDArray dMean;
-        private final INDArray dVar;
+        private final INDArray gMean;
+        private final INDArray gxMean;
+        private final INDArray unused;
+        private final INDArray invStd;
+        private final INDArray k;
+        private final INDArray a;
+        private final INDArray c;
+        private final INDArray zero;
         private INDArray x;
         private INDArray y;
         private INDArray dx;
@@ -242,8 +250,14 @@ final class DpnEngine implements AutoCloseable {
             var = own(Nd4j.create(type, channels));
             dGamma = own(gamma.ulike());
             dBeta = own(beta.ulike());
-            dMean = own(gamma.ulike());
-            dVar = own(gamma.ulike());
+            gMean = own(gamma.ulike());
+            gxMean = own(gamma.ulike());
+            unused = own(gamma.ulike());
+            invStd = own(gamma.ulike());
+            k = own(gamma.ulike());
+            a = own(gamma.ulike());
+            c = own(gamma.ulike());
+            zero = own(Nd4j.zeros(type, channels));
             grads.put(n.gamma(), dGamma);
             grads.put(n.beta(), dBeta);
             norms.add(this);
@@ -257,10 +271,9 @@ final class DpnEngine implements AutoCloseable {
                 dx = x.ulike();
                 dPre = relu ? x.ulike() : null;
             }
-            x.mean(mean, 0, 2, 3);
-            var.assign(x.var(false, 0, 2, 3));
-            exec(DynamicCustomOp.builder("batchnorm").addInputs(x, mean, var, gamma, beta).addOutputs(y)
-                    .addIntegerArguments(1, 1, 1).addFloatingPointArguments(DpnGraph.BN_EPSILON));
+            // One fused pass for both statistics: x.var(0,2,3) alone cost 5-7x this (the same values).
+            exec(DynamicCustomOp.builder("moments").addInputs(x).addOutputs(mean, var).addIntegerArguments(0, 2, 3));
+            affine(x, mean, gamma, beta, y);
             if (relu) {
                 Nd4j.getExecutioner().exec(new RectifiedLinear(y, y));
             }
@@ -274,10 +287,39 @@ final class DpnEngine implements AutoCloseable {
                 Nd4j.exec(new RectifiedLinearDerivative(y, dy, dPre));
                 g = dPre;
             }
-            exec(DynamicCustomOp.builder("batchnorm_bp").addInputs(x, mean, var, gamma, beta, g)
-                    .addOutputs(dx, dMean, dVar, dGamma, dBeta).addIntegerArguments(1, 1, 1)
-                    .addFloatingPointArguments(DpnGraph.BN_EPSILON));
+            // Training-mode gradient, xhat = (x - mean) / sqrt(var + eps), N values per channel:
+            //   dBeta = sum g, dGamma = sum g * xhat, dx = gamma / sqrt(var + eps) * (g - mean(g) - xhat * mean(g * xhat)).
+            // Written as two per-channel reductions and two per-channel affine passes (libnd4j's batchnorm
+            // forward, which is cheap): its batchnorm_bp cost 3-11x a batchnorm pass at these shapes.
+            long n = x.length() / x.size(1);
+            INDArray scratch = y; // this layer's output: every layer that read it has run its backward already
+            moments(g, gMean);
+            g.mul(x, scratch);
+            moments(scratch, gxMean);
+            var.add(DpnGraph.BN_EPSILON, invStd);
+            Transforms.sqrt(invStd, false).rdivi(1.0);
+            mean.mul(gMean, c);
+            gxMean.subi(c); // mean(g * (x - mean)) = mean(g * xhat) * sqrt(var + eps)
+            gxMean.mul(invStd, dGamma).muli(n);
+            gMean.mul(n, dBeta);
+            gamma.mul(invStd, k);
+            k.mul(invStd, a).muli(gxMean).negi(); // -k * mean(g * xhat), the scale of xhat
+            k.mul(gMean, c).negi();               // -k * mean(g)
+            affine(x, mean, a, c, scratch);       // -k * (xhat * mean(g * xhat) + mean(g))
+            affine(g, zero, gamma, zero, dx);     // k * g
+            dx.addi(scratch);
             return dx;
+        }
+
+        /** Per-channel mean of {@code t} over batch and space (the variance is computed too, and dropped). */
+        private void moments(INDArray t, INDArray outMean) {
+            exec(DynamicCustomOp.builder("moments").addInputs(t).addOutputs(outMean, unused).addIntegerArguments(0, 2, 3));
+        }
+
+        /** {@code out = (t - m) / sqrt(var + eps) * scale + shift} per channel, in one pass. */
+        private void affine(INDArray t, INDArray m, INDArray scale, INDArray shift, INDArray out) {
+            exec(DynamicCustomOp.builder("batchnorm").addInputs(t, m, var, scale, shift).addOutputs(out)
+                    .addIntegerArguments(1, 1, 1).addFloatingPointArguments(DpnGraph.BN_EPSILON));
         }
     }
 

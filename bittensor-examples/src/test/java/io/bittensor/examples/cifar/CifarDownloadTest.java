@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import io.bittensor.runtime.data.DataSource;
+import io.bittensor.runtime.data.FileSpec;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -19,7 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The downloader against a loopback HTTP server serving an archive the test writes. */
+/** The release download (the runtime's DataFetcher, as CifarDatasets uses it) against a loopback HTTP server serving an archive the test writes. */
 class CifarDownloadTest {
     @TempDir
     Path dir;
@@ -51,46 +55,56 @@ class CifarDownloadTest {
         server.stop(0);
     }
 
-    private URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path);
+    private DataSource source(String path) {
+        return DataSource.http(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path));
+    }
+
+    private FileSpec release(long size, String md5) {
+        return FileSpec.md5(CifarBinary.FILE_NAME, size, md5);
+    }
+
+    private String md5() throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(archive));
     }
 
     @Test
     void downloadsOnceChecksAndLoads() throws Exception {
-        Path target = dir.resolve("data/cifar.tar.gz");
-        String md5 = CifarDownload.md5(dir.resolve("src.tar.gz"));
-        CifarDownload.fetch(uri("/cifar.tar.gz"), md5, 1 << 20, target);
+        Path data = dir.resolve("data");
+        Path target = CifarDatasets.fetch(source("/cifar.tar.gz"), release(archive.length, md5()), data);
+        assertEquals(data.resolve(CifarBinary.FILE_NAME), target);
         assertArrayEquals(archive, Files.readAllBytes(target));
-        CifarDownload.fetch(uri("/cifar.tar.gz"), md5, 1 << 20, target);
+        CifarDatasets.fetch(source("/cifar.tar.gz"), release(archive.length, md5()), data);
         assertEquals(1, requests.get(), "a good local copy is not fetched again");
         assertEquals(10, CifarBinary.load(target).train().size());
     }
 
     @Test
-    void tamperedOrOversizedDownloadsLeaveNothing() throws Exception {
-        Path target = dir.resolve("data/cifar.tar.gz");
-        CifarDataException e = assertThrows(CifarDataException.class,
-                () -> CifarDownload.fetch(uri("/cifar.tar.gz"), "00000000000000000000000000000000", 1 << 20, target));
-        assertTrue(e.getMessage().contains("tampered"), e.getMessage());
-        assertFalse(Files.exists(target));
-        String md5 = CifarDownload.md5(dir.resolve("src.tar.gz"));
-        e = assertThrows(CifarDataException.class, () -> CifarDownload.fetch(uri("/cifar.tar.gz"), md5, 100, target));
-        assertTrue(e.getMessage().contains("exceeds"), e.getMessage());
-        e = assertThrows(CifarDataException.class, () -> CifarDownload.fetch(uri("/missing"), md5, 1 << 20, target));
+    void tamperedOrWrongSizedDownloadsLeaveNothing() throws Exception {
+        Path data = dir.resolve("data");
+        CifarDataException e = assertThrows(CifarDataException.class, () -> CifarDatasets.fetch(source("/cifar.tar.gz"),
+                release(archive.length, "00000000000000000000000000000000"), data));
+        assertTrue(e.getMessage().contains("nothing was kept"), e.getMessage());
+        e = assertThrows(CifarDataException.class,
+                () -> CifarDatasets.fetch(source("/cifar.tar.gz"), release(100, md5()), data));
+        assertTrue(e.getMessage().contains("expected 100"), e.getMessage());
+        e = assertThrows(CifarDataException.class,
+                () -> CifarDatasets.fetch(source("/missing"), release(archive.length, md5()), data));
         assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
-        assertFalse(Files.exists(target));
-        try (Stream<Path> left = Files.list(target.getParent())) {
-            assertEquals(0, left.count(), "no partial files left behind");
+        assertFalse(Files.exists(data.resolve(CifarBinary.FILE_NAME)));
+        try (Stream<Path> left = Files.list(data)) {
+            assertEquals(0, left.filter(f -> !f.getFileName().toString().equals(".lock")).count(),
+                    "no partial files left behind");
         }
     }
 
     @Test
     void damagedLocalCopyIsReportedNotOverwritten() throws Exception {
-        Path target = dir.resolve("cifar.tar.gz");
+        Path target = dir.resolve(CifarBinary.FILE_NAME);
         Files.write(target, new byte[] {9, 9, 9});
         CifarDataException e = assertThrows(CifarDataException.class,
-                () -> CifarDownload.fetch(uri("/cifar.tar.gz"), CifarDownload.md5(dir.resolve("src.tar.gz")), 1 << 20, target));
-        assertTrue(e.getMessage().contains("damaged"), e.getMessage());
+                () -> CifarDatasets.fetch(source("/cifar.tar.gz"), release(archive.length, md5()), dir));
+        assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
+        assertArrayEquals(new byte[] {9, 9, 9}, Files.readAllBytes(target));
         assertEquals(0, requests.get());
     }
 }

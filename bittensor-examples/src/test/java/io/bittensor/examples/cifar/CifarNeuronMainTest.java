@@ -86,7 +86,7 @@ class CifarNeuronMainTest {
     void aDamagedDownloadedReleaseIsOneLineAndExitCode2() throws Exception {
         Path data = Files.createDirectories(tmp.resolve("data"));
         Files.write(data.resolve(CifarBinary.FILE_NAME), "half a download".getBytes());
-        assertOneLine(2, runHere(), "CIFAR-10", "damaged", CifarBinary.FILE_NAME);
+        assertOneLine(2, runHere(), "CIFAR-10", "corrupt", CifarBinary.FILE_NAME);
     }
 
     @Test
