@@ -73,7 +73,8 @@ public final class NetworkStep implements AutoCloseable {
 
         StepResult r = model.trainWithNetwork(batch, call.output());
 
-        INDArray grad = r.networkGrad().reshape('c', b, 1, Neuron.NETWORK_DIM);
+        // [b, 512] for a model that answers per example, [b, seq, 512] per token (the text model).
+        INDArray grad = r.networkGrad().reshape('c', b, -1, Neuron.NETWORK_DIM);
         router.apply(call.backward(grad, false)); // the gate learns now, on this thread
         if (call.answeredCount() > 0) {
             backward.execute(() -> sendBackward(call, grad));

@@ -20,7 +20,7 @@ import picocli.CommandLine;
 /**
  * What a neuron's {@code main} does besides its own flags and data: the native build choice, a
  * command line whose errors are one line (bad flags exit 2; data, checkpoint, key-file and port
- * problems exit 1), and running a {@link NeuronTrainer} alone or on the network with Ctrl-C
+ * problems, and running out of memory, exit 1), and running a {@link NeuronTrainer} alone or on the network with Ctrl-C
  * (SIGINT/SIGTERM) ending the current step and closing everything.
  *
  * <pre>{@code
@@ -55,7 +55,48 @@ public final class NeuronCommand {
         MemoryBudget.applyDefaults();
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
-        System.exit(commandLine(command).execute(args));
+        System.exit(execute(commandLine(command), args));
+    }
+
+    /**
+     * Runs {@code cmd}; running out of memory (the Java heap, or JavaCPP's native limits
+     * {@code maxbytes} / {@code maxphysicalbytes}) is one line on stderr and exit code 1 instead of
+     * a stack trace: what ran out, and which limits to raise.
+     */
+    public static int execute(CommandLine cmd, String... args) {
+        try {
+            return cmd.execute(args);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (reportOutOfMemory(cmd, e)) {
+                return 1;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * If {@code e} is or was caused by an {@link OutOfMemoryError}, prints the one line for it on
+     * {@code cmd}'s stderr and returns true; else prints nothing and returns false.
+     */
+    public static boolean reportOutOfMemory(CommandLine cmd, Throwable e) {
+        OutOfMemoryError oom = outOfMemory(e);
+        if (oom == null) {
+            return false;
+        }
+        cmd.getErr().println(cmd.getCommandName() + ": out of memory (" + oom.getMessage() + "); raise -Xmx or"
+                + " -Dorg.bytedeco.javacpp.maxbytes / maxphysicalbytes (see the start script), or lower --batch_size");
+        cmd.getErr().flush();
+        return true;
+    }
+
+    /** The OutOfMemoryError that {@code t} is or was caused by; null if none. */
+    static OutOfMemoryError outOfMemory(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof OutOfMemoryError oom) {
+                return oom;
+            }
+        }
+        return null;
     }
 
     /**
@@ -74,6 +115,9 @@ public final class NeuronCommand {
                         && !String.valueOf(ex.getMessage()).contains(cause.getMessage()) ? " (" + cause.getMessage() + ")" : "";
                 c.getErr().println(c.getCommandName() + ": " + ex.getMessage() + detail);
                 c.getErr().flush();
+                return 1;
+            }
+            if (reportOutOfMemory(c, ex)) { // e.g. an allocation failure that ND4J wrapped
                 return 1;
             }
             throw ex;

@@ -53,7 +53,8 @@ public interface NeuronModel extends AutoCloseable {
      *
      * @param network the router's combined peer output for the batch, {@code [b, 512]} (zeros where
      *                no peer answered)
-     * @return the losses, and d loss / d network ({@code [b, 512]}) for the peers' Backward
+     * @return the losses, and d loss / d network for the peers' Backward: {@code [b, 512]}, or
+     *         {@code [b, seq, 512]} for a model whose network answer is per position
      */
     StepResult trainWithNetwork(Batch batch, INDArray network);
 

@@ -31,6 +31,7 @@ public final class SnapshotNeuron implements Neuron {
     private final GradientQueue<Map<String, INDArray>> queue;
     private final AtomicLong forwardCalls = new AtomicLong();
     private final AtomicLong backwardCalls = new AtomicLong();
+    private final AtomicLong nonFiniteDropped = new AtomicLong();
     private volatile NeuronModel served;
 
     /**
@@ -136,9 +137,11 @@ public final class SnapshotNeuron implements Neuron {
 
     /**
      * Applies every queued parameter gradient to {@code model}, averaged, in one optimizer step.
+     * An average holding NaN or infinity (one peer's poisoned gradient is enough) is dropped
+     * instead, and counted ({@link #nonFiniteDropped}): one such step would turn the model NaN.
      * Call from the thread that trains {@code model}, between steps.
      *
-     * @return how many gradients were applied
+     * @return how many gradients were applied (0 when the average was dropped)
      */
     public int applyQueuedTo(NeuronModel model) {
         List<Map<String, INDArray>> queued = queue.drain();
@@ -152,8 +155,18 @@ public final class SnapshotNeuron implements Neuron {
         if (queued.size() > 1) {
             sum.values().forEach(v -> v.divi(queued.size()));
         }
+        // A sum is non-finite when any entry is: one reduction per array.
+        if (!sum.values().stream().allMatch(v -> Double.isFinite(v.sumNumber().doubleValue()))) {
+            nonFiniteDropped.incrementAndGet();
+            return 0;
+        }
         model.applyGradients(sum);
         return queued.size();
+    }
+
+    /** Averages of peers' gradients dropped because they held NaN or infinity. */
+    public long nonFiniteDropped() {
+        return nonFiniteDropped.get();
     }
 
     /** Forward calls answered so far. */

@@ -14,7 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param distillLoss the student's loss; NaN for a step without the network
  * @param correct     examples the step's head (remote with the network, else local) got right
  * @param count       examples in the step
- * @param networkGrad d loss / d network output {@code [b, 512]}; null for a step without the network
+ * @param networkGrad d loss / d network output {@code [b, 512]} (or {@code [b, seq, 512]}); null for a step without the network
  */
 public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss, int correct, int count,
         INDArray networkGrad) {

@@ -42,6 +42,26 @@ class SnapshotNeuronTest {
     }
 
     @Test
+    void anAverageWithNaNIsDroppedAndCounted() {
+        LinearModel training = new LinearModel(3, 2, 0.5, 1);
+        SnapshotNeuron neuron = new SnapshotNeuron(training.copy(), 4);
+        INDArray poisoned = Nd4j.ones(DataType.FLOAT, 1, 2);
+        poisoned.putScalar(1, Float.NaN);
+        neuron.queue().offer(java.util.Map.of("c", Nd4j.ones(DataType.FLOAT, 1, 2)));
+        neuron.queue().offer(java.util.Map.of("c", poisoned));
+        INDArray before = training.parameters().get("c");
+        int steps = training.iteration();
+        assertEquals(0, neuron.applyQueuedTo(training));
+        assertEquals(1, neuron.nonFiniteDropped());
+        assertEquals(steps, training.iteration(), "no optimizer step");
+        assertEquals(before, training.parameters().get("c"));
+        // The next, finite gradient is applied as usual.
+        neuron.queue().offer(java.util.Map.of("c", Nd4j.ones(DataType.FLOAT, 1, 2)));
+        assertEquals(1, neuron.applyQueuedTo(training));
+        assertEquals(before.sub(0.5), training.parameters().get("c"));
+    }
+
+    @Test
     void otherModalitiesAreRefused() {
         SnapshotNeuron neuron = new SnapshotNeuron(new LinearModel(3, 2, 0.5, 1), 4);
         assertThrows(UnsupportedModalityException.class, () -> neuron.forwardImage(Nd4j.zeros(DataType.FLOAT, 1, 1, 1, 2, 2)));

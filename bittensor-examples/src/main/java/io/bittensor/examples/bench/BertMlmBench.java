@@ -44,6 +44,11 @@ public final class BertMlmBench implements Callable<Integer> {
     int batchSize;
     @Option(names = "--learning_rate", defaultValue = "1e-3", description = "Adam. Default: ${DEFAULT-VALUE}")
     double learningRate;
+    @Option(names = "--schedule", defaultValue = "constant",
+            description = "constant (Adam at --learning_rate throughout) or cosine (a linear warm-up over --warmup_steps, then a half cosine to 0 at the end of --minutes). Default: ${DEFAULT-VALUE}")
+    String schedule;
+    @Option(names = "--warmup_steps", defaultValue = "100", description = "Warm-up of the cosine schedule. Default: ${DEFAULT-VALUE}")
+    int warmupSteps;
     @Option(names = "--validation_limit", defaultValue = "0", description = "Score only the first N validation sequences (0 = all).")
     int validationLimit;
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
@@ -57,6 +62,9 @@ public final class BertMlmBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BertConfig config = BertConfig.preset(preset);
+        if (!schedule.equals("constant") && !schedule.equals("cosine")) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--schedule: constant or cosine, got " + schedule);
+        }
         long t0 = System.nanoTime();
         WordPiece tokenizer = WordPiece.bertBaseUncased(datapath);
         TextCorpus corpus = TextCorpus.sotu(datapath, tokenizer);
@@ -84,8 +92,11 @@ public final class BertMlmBench implements Callable<Integer> {
         }
         double unigramLoss = uniSum / masked;
 
-        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e, batch %d; %s%n", config.describe(), learningRate,
-                batchSize, NativeBackend.describe());
+        long budget = (long) (minutes * 60e9);
+        long start = System.nanoTime(); // the schedule's clock; reset below when training starts
+        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e (%s), batch %d; %s%n", config.describe(),
+                learningRate, schedule.equals("cosine") ? new WallClockSchedule(learningRate, warmupSteps, start, budget)
+                        : "constant", batchSize, NativeBackend.describe());
         System.out.printf(Locale.ROOT, "corpus: %d training addresses (%,d tokens, %,d sequences), %d validation addresses"
                 + " %s … %s (%,d tokens, %,d sequences, %,d masked); loaded in %.1f s%n",
                 corpus.train().size(), corpus.trainTokens(), train.size(), corpus.validation().size(),
@@ -98,15 +109,16 @@ public final class BertMlmBench implements Callable<Integer> {
         System.out.println("| minutes | steps | train loss | val loss | val ppl | top-1 % | below unigram | train tokens/s | load |");
         System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
 
-        long budget = (long) (minutes * 60e9);
         long evalEvery = (long) (evalMinutes * 60e9);
         double bestGap = Double.NEGATIVE_INFINITY;
-        try (BertModel model = new BertModel(config, seed, new Adam(learningRate))) {
+        start = System.nanoTime();
+        Adam adam = schedule.equals("cosine") ? new Adam(new WallClockSchedule(learningRate, warmupSteps, start, budget))
+                : new Adam(learningRate);
+        try (BertModel model = new BertModel(config, seed, adam)) {
             SplittableRandom rng = new SplittableRandom(seed);
             Random shuffler = new Random(seed);
             List<int[]> order = new ArrayList<>(train);
             int cursor = order.size();
-            long start = System.nanoTime();
             long trainNanos = 0;
             long steps = 0;
             double lossSum = 0;

@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -119,6 +120,8 @@ public final class BertModel implements AutoCloseable {
     private final List<String> parameterNames;
     private final INDArray positions;
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    /** Reused one-hot label arrays, by head row count (a training batch's and an evaluation's last). */
+    private final Map<Integer, OneHotRows> oneHots = new java.util.HashMap<>();
     private Mode mode;
     private int iteration;
 
@@ -163,7 +166,7 @@ public final class BertModel implements AutoCloseable {
         SDVariable embedded = sd.placeHolder(EMBEDDED, DataType.FLOAT, -1, -1, h);
         SDVariable attnMask = sd.placeHolder(ATTN_MASK, DataType.FLOAT, -1, -1);
         SDVariable select = sd.placeHolder(SELECT, DataType.FLOAT, -1, -1);
-        SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1);
+        SDVariable labels = sd.placeHolder(LABELS, DataType.FLOAT, -1, c.vocabSize()); // one-hot rows
         SDVariable weights = sd.placeHolder(WEIGHTS, DataType.FLOAT, -1);
         SDVariable network = sd.placeHolder(NETWORK, DataType.FLOAT, -1, NETWORK_DIM);
         SDVariable servedGrad = sd.placeHolder(SERVED_GRAD, DataType.FLOAT, -1, NETWORK_DIM);
@@ -215,11 +218,8 @@ public final class BertModel implements AutoCloseable {
         SDVariable remoteLogits = head(sd, remoteJoined, wt, bt, lnG, lnB, tokEmb, vocabBias);
 
         // Mean over the real masked rows; padding rows (weight 0) only keep the shapes fixed.
-        SDVariable realRows = weights.sum();
-        SDVariable localLoss = sd.loss.sparseSoftmaxCrossEntropy(localLogits, labels).mul(weights).sum().div(realRows)
-                .rename(LOCAL_LOSS);
-        SDVariable remoteLoss = sd.loss.sparseSoftmaxCrossEntropy(remoteLogits, labels).mul(weights).sum()
-                .div(realRows).rename(REMOTE_LOSS);
+        SDVariable localLoss = meanCrossEntropy(sd, localLogits, labels, weights).rename(LOCAL_LOSS);
+        SDVariable remoteLoss = meanCrossEntropy(sd, remoteLogits, labels, weights).rename(REMOTE_LOSS);
         // Mean over all elements, as torch's F.mse_loss.
         SDVariable distill = student.sub(stop(sd, network)).mul(student.sub(stop(sd, network))).mean()
                 .rename(DISTILL_LOSS);
@@ -227,6 +227,20 @@ public final class BertModel implements AutoCloseable {
 
         sd.getVariable(OUTPUT).mul(servedGrad).sum(SERVED_LOSS);
         return params;
+    }
+
+    /**
+     * Cross entropy of the labelled rows ({@code oneHot}), averaged with {@code weights} (0 for
+     * padding rows), through the dense weighted loss op.
+     *
+     * <p>Not {@code sparseSoftmaxCrossEntropy}: in SameDiff M2.1 its backward ignores the gradient it
+     * is handed and gives softmax − onehot for every row (measured: a row of weight 0 got a full
+     * gradient, the others 1 instead of 1/rows), so padding rows were trained towards [PAD] and the
+     * heads' gradients were the sum over rows instead of the mean. The dense op applies its weights
+     * in its own backward (checked against central differences in BertModelTest).
+     */
+    private static SDVariable meanCrossEntropy(SameDiff sd, SDVariable logits, SDVariable oneHot, SDVariable weights) {
+        return sd.loss.softmaxCrossEntropy(null, oneHot, logits, weights.div(weights.sum()), LossReduce.SUM, 0.0);
     }
 
     private static SDVariable head(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt, SDVariable lnG,
@@ -294,17 +308,9 @@ public final class BertModel implements AutoCloseable {
 
     /** One optimizer step on the local loss alone. */
     public synchronized StepResult trainLocal(Batch batch) {
-        useMode(Mode.LOCAL);
-        Map<String, INDArray> ph = inputs(batch);
-        List<String> wanted = new ArrayList<>(localParameters);
-        wanted.add(EMBEDDED);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_PREDICTED), wanted);
-        Map<String, INDArray> grads = withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
-                batch.sequence());
-        update(grads);
-        double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
-        return new StepResult(loss, loss, Double.NaN, Double.NaN,
-                correct(r.getOutputs().get(LOCAL_PREDICTED), batch.labels()), batch.labels().length, null);
+        Step s = step(batch, null);
+        update(s.grads());
+        return s.result();
     }
 
     /**
@@ -314,8 +320,60 @@ public final class BertModel implements AutoCloseable {
      * @return the losses, and d loss / d network ({@code [b,t,512]}) for the peers' Backward
      */
     public synchronized StepResult trainWithNetwork(Batch batch, INDArray network) {
-        useMode(Mode.NETWORK);
+        Objects.requireNonNull(network, "network");
+        Step s = step(batch, network);
+        update(s.grads());
+        return s.result();
+    }
+
+    /** A step's figures and its parameter gradients (SameDiff's arrays: valid until the next call). */
+    record Step(StepResult result, Map<String, INDArray> grads) {}
+
+    /**
+     * The losses and gradients of one step, without changing the parameters: local alone when
+     * {@code network} is null, else local + remote + distillation (and d loss / d network).
+     */
+    synchronized Step step(Batch batch, INDArray network) {
+        useMode(network == null ? Mode.LOCAL : Mode.NETWORK);
         Map<String, INDArray> ph = inputs(batch);
+        int[] masked = batch.maskedPositions();
+        List<String> wanted = new ArrayList<>(network == null ? localParameters : graphParameters);
+        wanted.add(EMBEDDED);
+        if (network == null) {
+            OutAndGrad r = gradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_PREDICTED), wanted);
+            double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
+            StepResult result = new StepResult(loss, loss, Double.NaN, Double.NaN,
+                    correct(r.getOutputs().get(LOCAL_PREDICTED), batch.labels()), masked.length, null);
+            return new Step(result, withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
+                    batch.sequence()));
+        }
+        putNetwork(ph, batch, network);
+        wanted.add(NETWORK);
+        OutAndGrad r = gradientsAndOutputs(ph, List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_PREDICTED),
+                wanted);
+        Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
+        // A copy: it goes to the peers on another thread while this model runs its next step.
+        INDArray networkGrad = grads.remove(NETWORK).dup('c');
+        Map<String, INDArray> o = r.getOutputs();
+        StepResult result = new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
+                o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
+                correct(o.get(LOCAL_PREDICTED), batch.labels()), masked.length,
+                networkGrad.reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM));
+        return new Step(result, withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
+    }
+
+    /** The loss {@link #step} minimises, forward only (tests compare its differences with the gradients). */
+    synchronized double loss(Batch batch, INDArray network) {
+        Map<String, INDArray> ph = inputs(batch);
+        if (network == null) {
+            return sd.output(ph, LOCAL_LOSS).get(LOCAL_LOSS).getDouble(0);
+        }
+        putNetwork(ph, batch, network);
+        return sd.output(ph, TOTAL_LOSS).get(TOTAL_LOSS).getDouble(0);
+    }
+
+    /** The network's answer as a placeholder, {@code [b·t, 512]}, NaN as silence. */
+    private void putNetwork(Map<String, INDArray> ph, Batch batch, INDArray network) {
         long n = (long) batch.batch() * batch.sequence();
         if (network.length() != n * NETWORK_DIM) {
             throw new IllegalArgumentException("network output must be [" + batch.batch() + ", " + batch.sequence()
@@ -324,19 +382,6 @@ public final class BertModel implements AutoCloseable {
         INDArray net = network.castTo(DataType.FLOAT).dup('c').reshape('c', n, NETWORK_DIM);
         BooleanIndexing.replaceWhere(net, 0.0, Conditions.isNan()); // as the original: a peer's NaN counts as silence
         ph.put(NETWORK, net);
-        List<String> wanted = new ArrayList<>(graphParameters);
-        wanted.add(EMBEDDED);
-        wanted.add(NETWORK);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph,
-                List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_PREDICTED), wanted);
-        Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
-        // A copy: it goes to the peers on another thread while this model runs its next step.
-        INDArray networkGrad = grads.remove(NETWORK).dup('c').reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM);
-        update(withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
-        Map<String, INDArray> o = r.getOutputs();
-        return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
-                o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
-                correct(o.get(LOCAL_PREDICTED), batch.labels()), batch.labels().length, networkGrad);
     }
 
     /**
@@ -425,8 +470,38 @@ public final class BertModel implements AutoCloseable {
         wanted.add(EMBEDDED);
         Map<String, INDArray> g = new LinkedHashMap<>();
         // Copies: these wait in a queue while SameDiff recycles its arrays on later calls.
-        sd.calculateGradients(ph, wanted).forEach((k, v) -> g.put(k, v.dup('c')));
+        gradientsAndOutputs(ph, List.of(), wanted).getGradients().forEach((k, v) -> g.put(k, v.dup('c')));
         return new TextBackward(withEmbeddingGrads(g, flat, b, t));
+    }
+
+    /**
+     * Outputs and gradients in one run of SameDiff's gradient function, with its array cache on.
+     * M2.1's {@code calculateGradientsAndOutputs} turns that cache off ({@code gradFn.setEnableCache(false)}),
+     * so every intermediate array of every step was allocated anew and left to the GC: ~450 MB of
+     * native memory per step at batch 32 (a fifth of the step's time, and memory that piled up
+     * between collections). Run through the public {@code output}, the gradient function releases
+     * each array to its cache once the last op that reads it is done, and the next step reuses it.
+     * The arrays returned are SameDiff's; they stay valid until the next call on this model.
+     */
+    private OutAndGrad gradientsAndOutputs(Map<String, INDArray> placeholders, List<String> outputs,
+            List<String> gradientsOf) {
+        
+        SameDiff gradFn = sd.getFunction("grad");
+        List<String> names = new ArrayList<>(outputs);
+        Map<String, String> gradName = new LinkedHashMap<>();
+        for (String v : gradientsOf) {
+            SDVariable g = sd.getVariable(v).getGradient();
+            if (g != null) { // null where the loss does not reach v
+                gradName.put(v, g.name());
+                names.add(g.name());
+            }
+        }
+        Map<String, INDArray> all = gradFn.output(placeholders, names.toArray(new String[0]));
+        Map<String, INDArray> outs = new LinkedHashMap<>();
+        outputs.forEach(o -> outs.put(o, all.get(o)));
+        Map<String, INDArray> grads = new LinkedHashMap<>();
+        gradName.forEach((v, g) -> grads.put(v, all.get(g)));
+        return new OutAndGrad(outs, grads);
     }
 
     private long[] checkIds(INDArray ids) {
@@ -465,14 +540,37 @@ public final class BertModel implements AutoCloseable {
         for (int i = 0; i < m; i++) {
             select.putScalar(i, batch.maskedPositions()[i], 1f);
         }
-        int[] labels = Arrays.copyOf(batch.labels(), slots); // padding rows: label 0, weight 0
-        float[] weights = new float[slots];
+        float[] weights = new float[slots]; // padding rows: weight 0 (and label 0)
         Arrays.fill(weights, 0, m, 1f);
         ph.put(SELECT, select);
-        ph.put(LABELS, Nd4j.createFromArray(labels));
+        ph.put(LABELS, oneHot(batch.labels(), slots));
         ph.put(WEIGHTS, Nd4j.createFromArray(weights));
         return ph;
     }
+
+    /**
+     * The labels as one-hot rows {@code [slots, V]} (padding rows: [PAD]), in an array kept per
+     * row count and reused: only the entries the last batch set are cleared (a fresh 39 MB array
+     * per step at batch 32 would cost more than filling it).
+     */
+    private INDArray oneHot(int[] labels, int slots) {
+        if (!oneHots.containsKey(slots) && oneHots.size() >= 4) { // bounded: batch shapes come and go
+            oneHots.values().forEach(r -> r.array().close());
+            oneHots.clear();
+        }
+        OneHotRows rows = oneHots.computeIfAbsent(slots,
+                n -> new OneHotRows(Nd4j.zeros(DataType.FLOAT, n, config.vocabSize()), new int[n]));
+        int[] set = rows.set();
+        for (int i = 0; i < slots; i++) {
+            rows.array().putScalar(i, set[i], 0f);
+            set[i] = i < labels.length ? labels[i] : WordPiece.PAD_ID;
+            rows.array().putScalar(i, set[i], 1f);
+        }
+        return rows.array();
+    }
+
+    /** A reusable one-hot array and the column set in each of its rows. */
+    private record OneHotRows(INDArray array, int[] set) {}
 
     /**
      * Rows of the MLM head for a batch: the masked positions padded to a count fixed by the batch's
@@ -657,5 +755,7 @@ public final class BertModel implements AutoCloseable {
             }
         }
         updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+        oneHots.values().forEach(r -> r.array().close());
+        oneHots.clear();
     }
 }

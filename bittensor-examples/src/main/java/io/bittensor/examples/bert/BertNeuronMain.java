@@ -5,6 +5,7 @@ import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.metagraph.MetagraphException;
 import io.bittensor.metrics.NeuronMetrics;
+import io.bittensor.runtime.NeuronCommand;
 import io.bittensor.runtime.NeuronOptions;
 import io.bittensor.session.NeuronSession;
 import io.bittensor.telemetry.CallListener;
@@ -76,7 +77,7 @@ public final class BertNeuronMain implements Callable<Integer> {
         MemoryBudget.applyDefaults(3L << 30, 6L << 30);
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
-        System.exit(commandLine().execute(args));
+        System.exit(NeuronCommand.execute(commandLine(), args)); // out of memory: one line, exit 1
     }
 
     /**
@@ -91,6 +92,9 @@ public final class BertNeuronMain implements Callable<Integer> {
                 c.getErr().println(c.getCommandName() + ": " + ex.getMessage());
                 c.getErr().flush();
                 return ex instanceof CorpusException ? 2 : 1;
+            }
+            if (NeuronCommand.reportOutOfMemory(c, ex)) {
+                return 1;
             }
             throw ex;
         });

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -108,6 +109,68 @@ class BertModelTest {
             assertArrayEquals(new long[] {2, 8, 512}, r.networkGrad().shape());
             assertTrue(r.networkGrad().norm2Number().doubleValue() > 0);
             assertEquals(r.localLoss() + r.remoteLoss() + r.distillLoss(), r.loss(), 1e-4);
+        }
+    }
+
+    /**
+     * The training steps' gradients come from SameDiff's gradient function with its array cache on
+     * (BertModel.gradientsAndOutputs): after a few steps every intermediate array is a recycled
+     * one. The gradients must still be the loss's: checked against central differences, alone and
+     * with the network (whose gradient belongs at the masked positions only).
+     */
+    @Test
+    void trainingGradientsMatchFiniteDifferencesWithTheArrayCacheWarm() {
+        try (BertModel m = new BertModel(TINY, 6, new Adam(1e-3))) {
+            Nd4j.getRandom().setSeed(5);
+            INDArray network = Nd4j.rand(DataType.FLOAT, 2, 8, 512).subi(0.5);
+            for (int i = 0; i < 3; i++) { // warm the cache in both modes
+                m.trainLocal(batch(20 + i, 2, 8));
+                m.trainWithNetwork(batch(30 + i, 2, 8), Nd4j.rand(DataType.FLOAT, 2, 8, 512));
+            }
+            // One masked position per row of 16: the head's 4 rows hold 2 padding rows, which must not count.
+            BertModel.Batch full = batch(40, 2, 16);
+            BertModel.Batch b = new BertModel.Batch(2, 16, full.inputIds(), full.attention(),
+                    new int[] {full.maskedPositions()[0], full.maskedPositions()[2]},
+                    new int[] {full.labels()[0], full.labels()[2]});
+            network = Nd4j.rand(DataType.FLOAT, 2, 16, 512).subi(0.5);
+            for (INDArray net : java.util.Arrays.asList(null, network)) {
+                BertModel.Step s = m.step(b, net);
+                Map<String, INDArray> grads = new java.util.HashMap<>();
+                s.grads().forEach((k, v) -> grads.put(k, v.dup()));
+                for (String name : List.of(BertModel.TOK_EMB, "vocab_b", "layer1_ffn2_w", "head_w", "emb_ln_b")) {
+                    INDArray g = grads.get(name);
+                    int index = (int) g.castTo(DataType.DOUBLE).reshape(g.length()).argMax(0).getLong(0);
+                    Map<String, INDArray> p = m.parameters();
+                    INDArray param = p.get(name);
+                    double orig = param.getDouble(index);
+                    double eps = 3e-3;
+                    param.putScalar(index, orig + eps);
+                    m.setParameters(p);
+                    double plus = m.loss(b, net);
+                    param.putScalar(index, orig - eps);
+                    m.setParameters(p);
+                    double minus = m.loss(b, net);
+                    param.putScalar(index, orig);
+                    m.setParameters(p);
+                    double numeric = (plus - minus) / (2 * eps);
+                    assertEquals(numeric, g.getDouble(index), 0.05 * Math.max(0.05, Math.abs(numeric)),
+                            name + "[" + index + "] with" + (net == null ? "out" : "") + " the network");
+                }
+                if (net != null) {
+                    INDArray dNet = s.result().networkGrad().dup().reshape(32, 512);
+                    int pos = b.maskedPositions()[1];
+                    int col = (int) dNet.getRow(pos).castTo(DataType.DOUBLE).argMax(0).getLong(0);
+                    double eps = 3e-3;
+                    INDArray plus = net.dup().reshape(32, 512);
+                    plus.putScalar(pos, col, plus.getDouble(pos, col) + eps);
+                    INDArray minus = net.dup().reshape(32, 512);
+                    minus.putScalar(pos, col, minus.getDouble(pos, col) - eps);
+                    double numeric = (m.loss(b, plus.reshape(2, 16, 512)) - m.loss(b, minus.reshape(2, 16, 512))) / (2 * eps);
+                    assertEquals(numeric, dNet.getDouble(pos, col), 0.05 * Math.max(0.05, Math.abs(numeric)));
+                    assertTrue(Math.abs(numeric) > 1e-5, "the remote head reads the network at a masked row");
+                    assertEquals(0.0, dNet.getRow(0).norm2Number().doubleValue(), 0.0, "position 0 is not masked");
+                }
+            }
         }
     }
 
