@@ -32,6 +32,7 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -79,9 +80,9 @@ import org.slf4j.LoggerFactory;
 public final class Metagraph implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Metagraph.class);
-    private static final java.time.Duration CONNECTION_IDLE = java.time.Duration.ofMinutes(5);
-    private static final java.time.Duration CONNECTION_AGE = java.time.Duration.ofMinutes(30);
-    private static final java.time.Duration CONNECTION_AGE_GRACE = java.time.Duration.ofSeconds(10);
+    private static final Duration CONNECTION_IDLE = Duration.ofMinutes(5);
+    private static final Duration CONNECTION_AGE = Duration.ofMinutes(30);
+    private static final Duration CONNECTION_AGE_GRACE = Duration.ofSeconds(10);
     /** Peers' bad gossip: counted, one line per kind per minute, never a trace. */
     private final PeerErrorLog peerErrors =
             new PeerErrorLog(LoggerFactory.getLogger("io.bittensor.metagraph.PeerErrors"));
@@ -280,7 +281,7 @@ public final class Metagraph implements AutoCloseable {
      *
      * @return false if {@code timeout} passed first
      */
-    public boolean awaitAbsorbed(java.time.Duration timeout) {
+    public boolean awaitAbsorbed(Duration timeout) {
         long end = System.nanoTime() + timeout.toNanos();
         while (absorbing.get() > 0) {
             if (System.nanoTime() - end > 0) {

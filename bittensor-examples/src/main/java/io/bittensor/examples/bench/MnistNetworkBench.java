@@ -4,17 +4,14 @@ import io.bittensor.examples.mnist.MnistData;
 import io.bittensor.examples.mnist.MnistNeuronMain;
 import io.bittensor.examples.mnist.MnistSoloMain;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -75,7 +72,7 @@ public final class MnistNetworkBench implements Callable<Integer> {
         MnistData.load(datapath); // fetched once here, not by three processes at once
         Path scratch = Files.createTempDirectory("mnist-network-bench");
         List<String> table = new ArrayList<>();
-        double loadBefore = load();
+        double loadBefore = MnistSoloBench.load();
         double solo = Double.NaN;
         try {
             for (String mode : modes) {
@@ -110,12 +107,12 @@ public final class MnistNetworkBench implements Callable<Integer> {
                 }
             }
         } finally {
-            deleteRecursively(scratch);
+            MnistSoloBench.deleteRecursively(scratch);
         }
         System.out.printf(Locale.ROOT, "MNIST, batch 64, %d training images per run, %d warm-up steps untimed, OMP_NUM_THREADS=%s,"
                         + " %d cores, JVM options %s; load average before %.2f, after %.2f%n",
                 trainLimit, warmupSteps, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors(),
-                jvmOptions, loadBefore, load());
+                jvmOptions, loadBefore, MnistSoloBench.load());
         System.out.println("| run | process | timed steps | seconds | steps/s | ÷ solo |");
         System.out.println("|---|---|---:|---:|---:|---:|");
         table.forEach(System.out::println);
@@ -235,17 +232,5 @@ public final class MnistNetworkBench implements Callable<Integer> {
             }
         }
         return ports;
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private static double load() {
-        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 }

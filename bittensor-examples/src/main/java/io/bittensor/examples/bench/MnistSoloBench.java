@@ -126,7 +126,8 @@ public final class MnistSoloBench implements Callable<Integer> {
         }
     }
 
-    private static void deleteRecursively(Path root) throws IOException {
+    /** Deletes a scratch directory tree (also used by the other MNIST bench). */
+    static void deleteRecursively(Path root) throws IOException {
         try (Stream<Path> walk = Files.walk(root)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -156,7 +157,7 @@ public final class MnistSoloBench implements Callable<Integer> {
         return s.length == 0 ? Double.NaN : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static double load() {
+    static double load() {
         return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 }
