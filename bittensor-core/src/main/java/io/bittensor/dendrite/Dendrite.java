@@ -105,7 +105,7 @@ public final class Dendrite implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public DendriteCall forward(List<Synapse> synapses, List<INDArray> inputs, Modality modality) {
-        return awaitAll(forwardAsync(synapses, inputs, modality));
+        return await(forwardAsync(synapses, inputs, modality));
     }
 
     /** As {@link #forward}, without waiting: the future completes when every peer has answered. */
@@ -152,8 +152,10 @@ public final class Dendrite implements AutoCloseable {
      * deadline timers wake together or late, so a timeout gets up to {@link #LATE_WAKE_GRACES} more grace
      * periods before it counts as a bug. (Both crashed a neuron before: a frozen one on resume,
      * and one starved at load 17.)
+     *
+     * @throws IllegalStateException if the wait was interrupted or the transport failed to end a call
      */
-    <T> T awaitAll(CompletableFuture<T> done) {
+    public <T> T await(CompletableFuture<T> done) {
         try {
             long wait = settings.timeout().toNanos() + GRACE_NANOS;
             for (int late = 0; ; late++) {

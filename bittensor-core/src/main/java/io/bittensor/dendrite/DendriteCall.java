@@ -106,7 +106,7 @@ public final class DendriteCall {
             Tensor grads = dendrite.encodeGradient(g);
             peers.add(dendrite.call(false, synapses.get(i), List.of(sent[i], grads), in, dtype));
         }
-        List<Dendrite.Reply> replies = dendrite.awaitAll(
+        List<Dendrite.Reply> replies = dendrite.await(
                 CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
                         .thenApply(v -> Dendrite.joinAll(peers)));
         backwardResults = replies.stream().map(Dendrite.Reply::result).toList();

@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -87,6 +88,18 @@ public final class Router {
    */
   public RouterCall forward(
       INDArray context, INDArray inputs, Modality modality, List<Synapse> synapses) {
+    return route(context, inputs, modality, synapses).await();
+  }
+
+  /**
+   * As {@link #forward}, without waiting for the peers: gates, dispatches and sends the calls now,
+   * and {@link PendingRoute#await} combines the answers later. A trainer can thus route its next
+   * batch before it trains on this one, so that the peers compute while it does.
+   *
+   * @throws IllegalArgumentException as {@link #forward}
+   */
+  public PendingRoute route(
+      INDArray context, INDArray inputs, Modality modality, List<Synapse> synapses) {
     Objects.requireNonNull(inputs, "inputs");
     Objects.requireNonNull(modality, "modality");
     Objects.requireNonNull(synapses, "synapses");
@@ -108,7 +121,6 @@ public final class Router {
           "context batch " + context.size(0) + " != inputs batch " + inputs.size(0));
     }
     Dispatch dispatch = dispatcher.dispatch(inputs, gating.gates());
-    long[] rowShape = {inputs.size(1), Neuron.NETWORK_DIM};
 
     // Only peers with rows are called.
     List<Integer> called = new ArrayList<>();
@@ -117,16 +129,33 @@ public final class Router {
         called.add(e);
       }
     }
+    CompletableFuture<DendriteCall> answers = null;
+    if (!called.isEmpty()) {
+      List<Synapse> targets = new ArrayList<>(called.size());
+      List<INDArray> rows = new ArrayList<>(called.size());
+      for (int e : called) {
+        targets.add(peers.get(e));
+        rows.add(dispatch.inputs().get(e));
+      }
+      answers = dendrite.forwardAsync(targets, rows, modality);
+    }
+    return new PendingRoute(this, peers, modality, shape, gating, dispatch, called, answers);
+  }
+
+  /** The peers' answers, combined: the second half of {@link #route}, on the awaiting thread. */
+  RouterCall combine(
+      List<Synapse> peers,
+      Modality modality,
+      long[] inputShape,
+      Gating gating,
+      Dispatch dispatch,
+      List<Integer> called,
+      DendriteCall call) {
+    long[] rowShape = {inputShape[1], Neuron.NETWORK_DIM};
     int n = peers.size();
     List<INDArray> outputs = new ArrayList<>(Collections.nCopies(n, (INDArray) null));
     boolean[] answered = new boolean[n];
-    DendriteCall call = null;
-    if (!called.isEmpty()) {
-      call =
-          dendrite.forward(
-              called.stream().map(peers::get).toList(),
-              called.stream().map(e -> dispatch.inputs().get(e)).toList(),
-              modality);
+    if (call != null) {
       for (int i = 0; i < called.size(); i++) {
         int e = called.get(i);
         INDArray out = call.outputs().get(i);
@@ -138,8 +167,12 @@ public final class Router {
     }
     INDArray output = dispatcher.combine(outputs, gating.gates(), answered, rowShape);
     return new RouterCall(
-        this, peers, modality, inputs.shape(), gating, dispatch, called, call, outputs, answered,
+        this, peers, modality, inputShape, gating, dispatch, called, call, outputs, answered,
         output.castTo(DataType.FLOAT));
+  }
+
+  Dendrite dendrite() {
+    return dendrite;
   }
 
   /** One updater step on the gate with the gradients of a {@link RouterCall#backward}. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,8 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -203,6 +206,41 @@ class RouterIT {
       assertTrue(text.synapses().isEmpty());
       assertTrue(text.called().isEmpty());
       assertEquals(0.0, text.output().norm1Number().doubleValue());
+    }
+  }
+
+  @Test
+  void routeReturnsWhileThePeerComputesAndAwaitCombinesItsAnswer() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    FnNeuron slow = new FnNeuron(x -> {
+      try {
+        release.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return Nd4j.valueArrayOf(new long[] {x.size(0), x.size(1), 512}, 7.0, DataType.FLOAT);
+    });
+    String key = "0x" + "7".repeat(64);
+    try (Axon axon = Axon.builder().port(0).serve(key, slow).build().start()) {
+      Router router = router(1);
+      PendingRoute pending = router.route(Nd4j.randn(DataType.FLOAT, 3, X_DIM), inputs(3), Modality.TENSOR,
+          List.of(synapse(key, axon.port())));
+      // The call is out, and its answer cannot have come: the peer is held.
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (slow.forwards.get() == 0 && System.nanoTime() < until) {
+        Thread.sleep(5);
+      }
+      assertEquals(1, slow.forwards.get(), "the peer was called before await");
+      assertFalse(pending.isDone());
+      release.countDown();
+      RouterCall call = pending.await();
+      assertTrue(pending.isDone());
+      assertEquals(1, call.answeredCount());
+      assertEquals(7.0, call.output().minNumber().doubleValue(), 1e-6);
+      assertEquals(7.0, call.output().maxNumber().doubleValue(), 1e-6);
+      assertSame(call, pending.await(), "awaiting again gives the same call");
+    } finally {
+      release.countDown();
     }
   }
 

@@ -2,6 +2,7 @@ package io.bittensor.runtime;
 
 import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Synapse;
+import io.bittensor.router.PendingRoute;
 import io.bittensor.router.Router;
 import io.bittensor.router.RouterCall;
 import io.bittensor.session.NeuronSession;
@@ -39,7 +40,9 @@ public final class NetworkStep implements AutoCloseable {
     private final NeuronSession session;
     private final Router router;
     private final ThreadPoolExecutor backward;
+    private final StepPhases phases = new StepPhases();
     private int steps;
+    private Early early; // the next batch, already routed
 
     /** What one step did: the model's step, synapses known, peers called, peers that answered. */
     public record Result(StepResult step, int peers, int called, int answered) {}
@@ -61,17 +64,38 @@ public final class NetworkStep implements AutoCloseable {
 
     /** Routes the batch, trains {@code model} with the answer, and sends the peers their gradients. */
     public Result train(NeuronModel model, Batch batch) {
+        return train(model, batch, null);
+    }
+
+    /**
+     * As {@link #train(NeuronModel, Batch)}, and routes {@code next} (the batch the caller will
+     * train next) before training on this one, so that the peers compute its answer while this
+     * step trains: the wait for the network leaves the critical path. The next batch's router
+     * context is then taken from the model one step earlier, and its gate one update earlier; a
+     * pipeline of depth one, as asynchronous SGD. When the following call's batch is not
+     * {@code next} (same instance), the early route is dropped and that batch routed at once.
+     *
+     * @param next the next batch, or null (last step, or no prefetch wanted)
+     */
+    public Result train(NeuronModel model, Batch batch, Batch next) {
         List<Synapse> synapses = session.synapses();
         if (++steps % RETAIN_EVERY == 1) {
             router.retain(synapses.stream().map(Synapse::getSynapseKey).toList());
         }
-        INDArray inputs = batch.inputs();
-        long b = inputs.size(0);
-        RouterCall call = router.forward(model.routerContext(inputs), model.remoteInputs(inputs), model.modality(),
-                synapses);
+        long b = batch.inputs().size(0);
+        Early early = this.early;
+        this.early = null;
+        Early current = early != null && early.batch() == batch ? early : route(model, batch, synapses);
+        if (next != null) {
+            this.early = route(model, next, synapses);
+        }
+        long t0 = System.nanoTime();
+        RouterCall call = current.route().await();
         session.remoteCalls().recordForward(call.results());
+        long t1 = System.nanoTime();
 
         StepResult r = model.trainWithNetwork(batch, call.output());
+        long t2 = System.nanoTime();
 
         // [b, 512] for a model that answers per example, [b, seq, 512] per token (the text model).
         INDArray grad = r.networkGrad().reshape('c', b, -1, Neuron.NETWORK_DIM);
@@ -79,7 +103,32 @@ public final class NetworkStep implements AutoCloseable {
         if (call.answeredCount() > 0) {
             backward.execute(() -> sendBackward(call, grad));
         }
-        return new Result(r, synapses.size(), call.called().size(), call.answeredCount());
+        long t3 = System.nanoTime();
+        phases.add(StepPhases.Phase.ROUTE, t1 - t0);
+        phases.add(StepPhases.Phase.TRAIN, t2 - t1);
+        phases.add(StepPhases.Phase.GATE, t3 - t2);
+        phases.stepDone();
+        return new Result(r, current.peers(), call.called().size(), call.answeredCount());
+    }
+
+    /** A batch whose peers have been called; {@code peers} = synapses known when it was routed. */
+    private record Early(Batch batch, PendingRoute route, int peers) {}
+
+    /** Computes the batch's router context and calls its peers, without waiting for them. */
+    private Early route(NeuronModel model, Batch batch, List<Synapse> synapses) {
+        long t0 = System.nanoTime();
+        INDArray inputs = batch.inputs();
+        INDArray context = model.routerContext(inputs);
+        long t1 = System.nanoTime();
+        PendingRoute route = router.route(context, model.remoteInputs(inputs), model.modality(), synapses);
+        phases.add(StepPhases.Phase.CONTEXT, t1 - t0);
+        phases.add(StepPhases.Phase.ROUTE, System.nanoTime() - t1);
+        return new Early(batch, route, synapses.size());
+    }
+
+    /** Where this trainer's steps spent their time since the last reset; training thread only. */
+    public StepPhases phases() {
+        return phases;
     }
 
     /** Peers' gradients for their rows, through Dendrite Backward (the gate part was done in train). */
@@ -96,6 +145,7 @@ public final class NetworkStep implements AutoCloseable {
     /** Stops the Backward thread (waiting up to 5 s for a call in flight). */
     @Override
     public void close() {
+        early = null; // its calls end by their deadline; nothing is sent back
         backward.shutdownNow();
         try {
             if (!backward.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -238,16 +238,20 @@ public final class NeuronTrainer implements AutoCloseable {
         double runAcc = Double.NaN;
         long start = System.nanoTime();
         int step = 0;
+        Batch next = train.batch(order, 0, Math.min(n, batch));
         for (; step < steps && !stopRequested; step++) {
-            int from = step * batch;
-            Batch b = train.batch(order, from, Math.min(n, from + batch));
+            Batch b = next;
+            int from = (step + 1) * batch;
+            next = step + 1 < steps ? train.batch(order, from, Math.min(n, from + batch)) : null;
             StepResult s;
             int answered = 0;
             if (network == null) {
                 s = model.trainLocal(b);
             } else {
+                long t0 = System.nanoTime();
                 served.applyQueuedTo(model);
-                NetworkStep.Result r = network.train(model, b);
+                network.phases().add(StepPhases.Phase.PEER_GRADIENTS, System.nanoTime() - t0);
+                NetworkStep.Result r = network.train(model, b, next);
                 s = r.step();
                 answered = r.answered();
             }
@@ -317,6 +321,15 @@ public final class NeuronTrainer implements AutoCloseable {
                 .append(String.format(Locale.ROOT, " Forward %d/%d ok, Backward %d/%d ok;", c.forwardOk(), c.forward(),
                         c.backwardOk(), c.backward())));
         LOG.info(sb.substring(0, sb.length() - 1));
+        if (network.phases().steps() > 0) {
+            LOG.info("network step, {}; served Forward {}, Backward {} ms per call", network.phases().summary(),
+                    fmt(served.meanForwardMillis()), fmt(served.meanBackwardMillis()));
+            network.phases().reset();
+        }
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.1f", v);
     }
 
     private static String abbreviate(String synapseKey) {

@@ -31,6 +31,8 @@ public final class SnapshotNeuron implements Neuron {
     private final GradientQueue<Map<String, INDArray>> queue;
     private final AtomicLong forwardCalls = new AtomicLong();
     private final AtomicLong backwardCalls = new AtomicLong();
+    private final AtomicLong forwardNanos = new AtomicLong();
+    private final AtomicLong backwardNanos = new AtomicLong();
     private final AtomicLong nonFiniteDropped = new AtomicLong();
     private volatile NeuronModel served;
 
@@ -66,7 +68,9 @@ public final class SnapshotNeuron implements Neuron {
             throw new UnsupportedModalityException(m);
         }
         NeuronModel model = served;
+        long start = System.nanoTime();
         INDArray out = model.forward(wireInputs(checkServed(model, m, inputs)));
+        forwardNanos.addAndGet(System.nanoTime() - start);
         forwardCalls.incrementAndGet();
         return out;
     }
@@ -92,7 +96,9 @@ public final class SnapshotNeuron implements Neuron {
             throw new UnsupportedModalityException(m);
         }
         NeuronModel model = served;
+        long start = System.nanoTime();
         ServedBackward b = model.backward(wireInputs(checkServed(model, m, inputs)), gradOutputs);
+        backwardNanos.addAndGet(System.nanoTime() - start);
         queue.offer(b.parameterGrads());
         backwardCalls.incrementAndGet();
         return b.inputsGrad();
@@ -177,6 +183,18 @@ public final class SnapshotNeuron implements Neuron {
     /** Backward calls answered so far. */
     public long backwardCalls() {
         return backwardCalls.get();
+    }
+
+    /** Mean milliseconds the model took per answered Forward (NaN before the first). */
+    public double meanForwardMillis() {
+        long n = forwardCalls.get();
+        return n == 0 ? Double.NaN : forwardNanos.get() / 1e6 / n;
+    }
+
+    /** Mean milliseconds the model took per answered Backward (NaN before the first). */
+    public double meanBackwardMillis() {
+        long n = backwardCalls.get();
+        return n == 0 ? Double.NaN : backwardNanos.get() / 1e6 / n;
     }
 
     /** The queue, for its counters (offered, dropped). */

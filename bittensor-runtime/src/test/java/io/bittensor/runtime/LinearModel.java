@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -26,6 +28,10 @@ final class LinearModel implements NeuronModel {
 
     final int features;
     final int classes;
+    /** Router contexts computed: one per routed batch. */
+    final AtomicInteger contexts = new AtomicInteger();
+    /** {@link #contexts} at each networked training step's start. */
+    final List<Integer> contextsAtTrain = new CopyOnWriteArrayList<>();
     final double rate;
     private final INDArray w;
     private final INDArray v;
@@ -74,6 +80,7 @@ final class LinearModel implements NeuronModel {
 
     @Override
     public INDArray routerContext(INDArray inputs) {
+        contexts.incrementAndGet();
         return inputs;
     }
 
@@ -112,6 +119,7 @@ final class LinearModel implements NeuronModel {
 
     @Override
     public synchronized StepResult trainWithNetwork(Batch batch, INDArray network) {
+        contextsAtTrain.add(contexts.get());
         INDArray x = batch.inputs();
         INDArray n = network.reshape('c', x.size(0), Neuron.NETWORK_DIM).castTo(DataType.FLOAT);
         INDArray p = probabilities(x, n);

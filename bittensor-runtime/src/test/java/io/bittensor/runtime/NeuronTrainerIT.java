@@ -56,6 +56,17 @@ class NeuronTrainerIT {
             // 20 steps of its own; each served Backward queued a gradient that a later step applied.
             assertTrue(trainer.model().iteration() > 20, "peers' gradients reached the training model: "
                     + trainer.model().iteration());
+            // Each batch is routed once, and before the step ahead of it trains (its peers compute
+            // meanwhile), except an epoch's first: 10 steps an epoch.
+            LinearModel model = (LinearModel) trainer.model();
+            assertEquals(20, model.contexts.get());
+            List<Integer> expected = new ArrayList<>();
+            for (int epoch = 0; epoch < 2; epoch++) {
+                for (int step = 0; step < 10; step++) {
+                    expected.add(epoch * 10 + Math.min(step + 2, 10));
+                }
+            }
+            assertEquals(expected, model.contextsAtTrain);
             session.close(); // the served snapshot stops being called before the trainer closes the model
         }
     }
