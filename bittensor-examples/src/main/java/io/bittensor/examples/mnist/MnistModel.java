@@ -10,6 +10,7 @@ import io.bittensor.runtime.NeuronSpec;
 import io.bittensor.runtime.ParameterUpdaters;
 import io.bittensor.runtime.ServedBackward;
 import io.bittensor.runtime.StepResult;
+import io.bittensor.tensor.CachedGradients;
 import io.bittensor.training.CosineDecaySchedule;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -351,7 +352,7 @@ public final class MnistModel implements NeuronModel {
         useMode(Mode.LOCAL);
         Map<String, INDArray> ph = trainingInputs(images, labels);
         // The student gets no gradient from the local loss (it is stopped), so none is asked for.
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), localParameters);
+        OutAndGrad r = CachedGradients.run(sd, ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), localParameters);
         applyGradients(r.getGradients());
         double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
         return new StepResult(loss, loss, Double.NaN, Double.NaN,
@@ -371,10 +372,11 @@ public final class MnistModel implements NeuronModel {
         ph.put(NETWORK, network2d(network, images.size(0)));
         List<String> wanted = new ArrayList<>(parameterNames);
         wanted.add(NETWORK);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(ph,
+        OutAndGrad r = CachedGradients.run(sd, ph,
                 List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, REMOTE_LOGITS), wanted);
         Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
-        INDArray networkGrad = grads.remove(NETWORK);
+        // A copy: the peers' Backward reads it on another thread, after the next step recycled SameDiff's.
+        INDArray networkGrad = grads.remove(NETWORK).dup();
         applyGradients(grads);
         Map<String, INDArray> o = r.getOutputs();
         return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
@@ -451,7 +453,9 @@ public final class MnistModel implements NeuronModel {
                 .get(NDArrayIndex.all(), NDArrayIndex.interval(0, TRANSFORM_DIM)).castTo(DataType.FLOAT).dup('c'));
         List<String> wanted = new ArrayList<>(conv());
         wanted.add(IMAGES);
-        Map<String, INDArray> g = new LinkedHashMap<>(sd.calculateGradients(ph, wanted));
+        // Copies: the parameter gradients wait in a queue, and the next call recycles SameDiff's arrays.
+        Map<String, INDArray> g = new LinkedHashMap<>();
+        CachedGradients.run(sd, ph, List.of(), wanted).getGradients().forEach((k, v) -> g.put(k, v.dup()));
         INDArray dImages = g.remove(IMAGES).reshape('c', s[0], s[1], 1, MnistSplit.ROWS, MnistSplit.COLS);
         return new ServedBackward(dImages, g);
     }
@@ -495,7 +499,10 @@ public final class MnistModel implements NeuronModel {
         }
         // Switching the loss rebuilds the gradient function (a few ms); the training loop keeps one mode.
         switch (m) {
-            case LOCAL -> sd.setLossVariables(LOCAL_LOSS);
+            case LOCAL -> {
+                sd.setLossVariables(LOCAL_LOSS);
+                sd.createGradFunction();
+            }
             case NETWORK -> {
                 sd.setLossVariables(TOTAL_LOSS);
                 sd.createGradFunction(NETWORK); // without naming it, d loss / d network is not produced
