@@ -67,7 +67,7 @@ public final class DendriteCall {
         return results;
     }
 
-    /** Per peer, the results of the last {@link #backward} (empty before it). */
+    /** Per peer given a gradient, the results of the last {@link #backward} (empty before it). */
     public List<PeerResult> backwardResults() {
         return backwardResults;
     }
@@ -77,9 +77,10 @@ public final class DendriteCall {
      * concurrently with the dendrite's deadline, and returns the peers' gradients w.r.t. the
      * inputs, of the inputs' shapes (input dtype when floating, else float32). A peer whose
      * Forward failed is not called (its output was zeros, its gradient is zeros); any failure
-     * gives zeros and a code in {@link #backwardResults()}.
+     * gives zeros and a code in {@link #backwardResults()}. A null gradient leaves that peer out:
+     * no call, zeros back, and no entry in {@link #backwardResults()}.
      *
-     * @param gradsWrtOutputs per peer, {@code [batch, seq, 512]}
+     * @param gradsWrtOutputs per peer, {@code [batch, seq, 512]}, or null
      */
     public List<INDArray> backward(List<INDArray> gradsWrtOutputs) {
         if (gradsWrtOutputs.size() != synapses.size()) {
@@ -87,15 +88,21 @@ public final class DendriteCall {
                     + " gradients");
         }
         List<CompletableFuture<Dendrite.Reply>> peers = new ArrayList<>(synapses.size());
+        List<INDArray> values = new ArrayList<>(synapses.size());
         for (int i = 0; i < synapses.size(); i++) {
             INDArray g = gradsWrtOutputs.get(i);
             long[] in = inputs.get(i).shape();
+            DataType dtype = inputs.get(i).dataType().isFPType() ? inputs.get(i).dataType() : DataType.FLOAT;
+            if (g == null) {
+                values.add(Nd4j.zeros(dtype, in));
+                continue;
+            }
+            values.add(null); // the reply's, below
             long[] outShape = {in[0], in[1], Neuron.NETWORK_DIM};
             if (!Arrays.equals(outShape, g.shape())) {
                 throw new IllegalArgumentException("gradient " + i + " has shape "
                         + Arrays.toString(g.shape()) + ", the output was " + Arrays.toString(outShape));
             }
-            DataType dtype = inputs.get(i).dataType().isFPType() ? inputs.get(i).dataType() : DataType.FLOAT;
             PeerResult forward = results.get(i);
             if (!forward.ok()) {
                 peers.add(CompletableFuture.completedFuture(new Dendrite.Reply(Nd4j.zeros(dtype, in),
@@ -110,6 +117,11 @@ public final class DendriteCall {
                 CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
                         .thenApply(v -> Dendrite.joinAll(peers)));
         backwardResults = replies.stream().map(Dendrite.Reply::result).toList();
-        return replies.stream().map(Dendrite.Reply::value).toList();
+        for (int i = 0, r = 0; i < values.size(); i++) {
+            if (values.get(i) == null) {
+                values.set(i, replies.get(r++).value());
+            }
+        }
+        return values;
     }
 }

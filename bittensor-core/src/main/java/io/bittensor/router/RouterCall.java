@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Predicate;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -132,6 +133,16 @@ public final class RouterCall {
    *     summed back into batch order in {@link RouterGradients#inputs()}
    */
   public RouterGradients backward(INDArray gradOutput, boolean sendToPeers) {
+    return backward(gradOutput, sendToPeers ? s -> true : null);
+  }
+
+  /**
+   * As {@link #backward(INDArray, boolean)}, sending Backward only to the called peers that
+   * {@code sendTo} accepts (e.g. not the caller's own synapse): the others get no call, count as
+   * zero in {@link RouterGradients#inputs()}, and have no entry in {@link
+   * RouterGradients#peerResults()}. A null {@code sendTo} sends nothing.
+   */
+  public RouterGradients backward(INDArray gradOutput, Predicate<Synapse> sendTo) {
     Objects.requireNonNull(gradOutput, "gradOutput");
     if (!Arrays.equals(gradOutput.shape(), output.shape())) {
       throw new IllegalArgumentException(
@@ -146,9 +157,15 @@ public final class RouterCall {
     GateGradients gate = router.gate().backward(gating, cg.gates());
     INDArray inputs = null;
     List<PeerResult> peerResults = List.of();
-    if (sendToPeers && call != null) {
+    if (sendTo != null && call != null) {
       List<INDArray> grads = new ArrayList<>(called.size());
+      List<Integer> sent = new ArrayList<>();
       for (int e : called) {
+        if (!sendTo.test(synapses.get(e))) {
+          grads.add(null); // left out: no call
+          continue;
+        }
+        sent.add(e);
         INDArray g = cg.peerOutputs().get(e);
         // A peer that failed is not sent anything by the Dendrite; it still wants a shaped slot.
         grads.add(
@@ -158,11 +175,11 @@ public final class RouterCall {
                     DataType.FLOAT, dispatch.rows().get(e).length, inputShape[1], Neuron.NETWORK_DIM));
       }
       List<INDArray> inputGrads = call.backward(grads);
-      peerResults = call.backwardResults();
+      peerResults = call.backwardResults(); // one per peer in `sent`
       List<INDArray> perPeer = new ArrayList<>(Collections.nCopies(synapses.size(), (INDArray) null));
-      for (int i = 0; i < called.size(); i++) {
-        int e = called.get(i);
-        perPeer.set(e, answered[e] && peerResults.get(i).ok() ? inputGrads.get(i) : null);
+      for (int i = 0; i < sent.size(); i++) {
+        int e = sent.get(i);
+        perPeer.set(e, answered[e] && peerResults.get(i).ok() ? inputGrads.get(called.indexOf(e)) : null);
       }
       inputs = dispatcher.dispatchBackward(perPeer, dispatch.rows(), inputShape, DataType.FLOAT);
     }

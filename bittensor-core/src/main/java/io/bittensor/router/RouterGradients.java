@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param combine d loss / d gates and d loss / d each peer's output (what was sent back)
  * @param inputs d loss / d the raw inputs, summed over the peers that answered Backward (float32,
  *     the inputs' shape; zeros for integer inputs such as TEXT); {@code null} if nothing was sent
- * @param peerResults per called peer (in {@link RouterCall#called()} order), the Backward result;
+ * @param peerResults per called peer that was sent Backward (in {@link RouterCall#called()} order), the Backward result;
  *     empty if nothing was sent
  */
 public record RouterGradients(

@@ -245,6 +245,23 @@ class RouterIT {
   }
 
   @Test
+  void backwardGoesOnlyToThePeersTheCallerChooses() {
+    Router router = router(3); // every peer gets every row
+    RouterCall call = router.forward(Nd4j.randn(DataType.FLOAT, 2, X_DIM), inputs(2), Modality.TENSOR, SYNAPSES);
+    assertEquals(3, call.answeredCount());
+    String left = SYNAPSES.get(0).getSynapseKey();
+    int[] before = NEURONS.stream().mapToInt(n -> n.backwards.get()).toArray();
+    RouterGradients g = call.backward(Nd4j.ones(DataType.FLOAT, 2, SEQ, 512), s -> !s.getSynapseKey().equals(left));
+    assertEquals(before[0], NEURONS.get(0).backwards.get(), "the peer left out got no Backward");
+    for (int e = 1; e < 3; e++) {
+      assertEquals(before[e] + 1, NEURONS.get(e).backwards.get(), "peer " + e);
+    }
+    assertEquals(2, g.peerResults().size());
+    assertTrue(g.peerResults().stream().noneMatch(r -> r.synapseKey().equals(left)));
+    assertTrue(g.peerResults().stream().allMatch(r -> r.ok()));
+  }
+
+  @Test
   void wrongContextIsRejectedBeforeAnyCall() {
     Router router = router(2);
     int[] before = counts();

@@ -8,6 +8,7 @@ import io.bittensor.router.RouterCall;
 import io.bittensor.session.NeuronSession;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Predicate;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * The synapse list is the metagraph's, ours included (as the original): a neuron alone still
- * routes to itself, so training always takes the same kind of step. Backward to the peers runs on
+ * routes to itself, so training always takes the same kind of step. It sends no Backward to its
+ * own synapse: that gradient would train a stale served copy of the model on the model's own
+ * loss and come back through the queue, a second backward pass per step (as costly as the
+ * training step itself) for a signal the training step already gives (the original sends no
+ * Backward at all). Backward to the peers runs on
  * one background thread (at most two calls waiting; older ones are dropped) so the training
  * thread does not wait a second round trip per step.
  */
@@ -40,6 +45,7 @@ public final class NetworkStep implements AutoCloseable {
     private final NeuronSession session;
     private final Router router;
     private final ThreadPoolExecutor backward;
+    private final Predicate<Synapse> notSelf;
     private final StepPhases phases = new StepPhases();
     private int steps;
     private Early early; // the next batch, already routed
@@ -53,7 +59,16 @@ public final class NetworkStep implements AutoCloseable {
      * @param topK       peers each example is routed to, at most
      */
     public NetworkStep(NeuronSession session, int contextDim, long seed, int topK) {
+        this(session, contextDim, seed, topK, null);
+    }
+
+    /**
+     * @param selfSynapseKey the synapse this neuron serves its model under: routed to like any
+     *                       peer, but never sent Backward (see the class comment); null for none
+     */
+    public NetworkStep(NeuronSession session, int contextDim, long seed, int topK, String selfSynapseKey) {
         this.session = session;
+        this.notSelf = selfSynapseKey == null ? s -> true : s -> !selfSynapseKey.equals(s.getSynapseKey());
         this.router = Router.builder(contextDim, session.dendrite()).topK(topK).random(new Random(seed)).build();
         this.backward = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(2), r -> {
             Thread t = new Thread(r, "network-backward");
@@ -100,7 +115,7 @@ public final class NetworkStep implements AutoCloseable {
         // [b, 512] for a model that answers per example, [b, seq, 512] per token (the text model).
         INDArray grad = r.networkGrad().reshape('c', b, -1, Neuron.NETWORK_DIM);
         router.apply(call.backward(grad, false)); // the gate learns now, on this thread
-        if (call.answeredCount() > 0) {
+        if (answeredOtherThanSelf(call)) {
             backward.execute(() -> sendBackward(call, grad));
         }
         long t3 = System.nanoTime();
@@ -109,6 +124,15 @@ public final class NetworkStep implements AutoCloseable {
         phases.add(StepPhases.Phase.GATE, t3 - t2);
         phases.stepDone();
         return new Result(r, current.peers(), call.called().size(), call.answeredCount());
+    }
+
+    private boolean answeredOtherThanSelf(RouterCall call) {
+        for (int e : call.called()) {
+            if (call.answered(e) && notSelf.test(call.synapses().get(e))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A batch whose peers have been called; {@code peers} = synapses known when it was routed. */
@@ -134,7 +158,7 @@ public final class NetworkStep implements AutoCloseable {
     /** Peers' gradients for their rows, through Dendrite Backward (the gate part was done in train). */
     private void sendBackward(RouterCall call, INDArray grad) {
         try {
-            session.remoteCalls().recordBackward(call.backward(grad, true).peerResults());
+            session.remoteCalls().recordBackward(call.backward(grad, notSelf).peerResults());
         } catch (IllegalStateException e) {
             LOG.debug("backward skipped: {}", e.getMessage()); // the session closed meanwhile
         } catch (RuntimeException e) {

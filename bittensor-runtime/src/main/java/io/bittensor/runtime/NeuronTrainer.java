@@ -162,8 +162,9 @@ public final class NeuronTrainer implements AutoCloseable {
                         settings.seed(), config.epochs(), stepsPerEpoch, config.batchSize(), rate,
                         NativeBackend.describe());
             } else {
-                this.network = new NetworkStep(session, model.contextDim(), settings.seed(), settings.topK());
                 this.synapseKey = session.keypair().synapseKey(spec.name());
+                this.network = new NetworkStep(session, model.contextDim(), settings.seed(), settings.topK(),
+                        synapseKey);
                 this.served = new SnapshotNeuron(model.copy(), GRADIENT_QUEUE);
                 session.serve(synapseKey, served);
                 LOG.info("{} neuron: synapse {}, {} epochs of {} steps (batch {}), learning rate {}, seed {}", spec.name(),

@@ -102,8 +102,12 @@ class MnistSwarmIT {
         for (NeuronTrainer n : neurons) {
             first.add(threads.submit(n::runEpoch));
         }
-        for (Future<NeuronTrainer.EpochSummary> f : first) {
-            assertFalse(f.get(120, TimeUnit.SECONDS).stopped());
+        for (int i = 0; i < 3; i++) {
+            NeuronTrainer.EpochSummary e = first.get(i).get(120, TimeUnit.SECONDS);
+            assertFalse(e.stopped());
+            // Optimizer steps beyond its own: peers' Backward gradients (none comes from itself).
+            assertTrue(neurons.get(i).model().iteration() > e.steps(),
+                    "neuron " + i + " applied peers' gradients: " + neurons.get(i).model().iteration() + " steps");
         }
         for (int i = 0; i < 3; i++) {
             List<Step> log = logs.get(i);
