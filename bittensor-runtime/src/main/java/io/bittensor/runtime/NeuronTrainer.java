@@ -67,11 +67,6 @@ public final class NeuronTrainer implements AutoCloseable {
             return new Settings(seed, logInterval, topK, batch, stepsPerEpoch);
         }
 
-        /** These settings with epochs of {@code steps} batches (0: one pass over the training split). */
-        public Settings withStepsPerEpoch(int steps) {
-            return new Settings(seed, logInterval, topK, evalBatch, steps);
-        }
-
         /** A metric row every 50 steps, top-10 routing, evaluation in batches of 500. */
         public static Settings defaults(long seed) {
             return new Settings(seed, 50, 10, 500);
