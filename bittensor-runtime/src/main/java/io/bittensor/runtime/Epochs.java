@@ -26,18 +26,24 @@ public final class Epochs {
         return order;
     }
 
-    /** The model's local-head loss and accuracy over a whole split, in batches, without dropout. */
+    /**
+     * The model's local-head loss and accuracy over a whole split, in batches, without dropout:
+     * each batch's mean loss weighed by what it scored ({@link Evaluation#count()}: examples, or
+     * e.g. masked tokens), so the result is the mean per scored item.
+     */
     public static TestResult evaluate(NeuronModel model, DataSplit split, int batchSize) {
         long start = System.nanoTime();
         double lossSum = 0;
         int correct = 0;
+        int scored = 0;
         int n = split.size();
         for (int from = 0; from < n; from += batchSize) {
             Evaluation e = model.evaluate(split.batch(from, Math.min(n, from + batchSize)));
             lossSum += e.loss() * e.count();
             correct += e.correct();
+            scored += e.count();
         }
-        return new TestResult(n == 0 ? Double.NaN : lossSum / n, n == 0 ? Double.NaN : (double) correct / n, correct, n,
-                System.nanoTime() - start);
+        return new TestResult(scored == 0 ? Double.NaN : lossSum / scored,
+                scored == 0 ? Double.NaN : (double) correct / scored, correct, scored, System.nanoTime() - start);
     }
 }

@@ -32,8 +32,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NeuronTrainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NeuronTrainer.class);
-    /** Peers' parameter gradients waiting for the training thread, at most. */
-    static final int GRADIENT_QUEUE = 64;
     /** Steps between "network:" log lines (also written at each epoch's end). */
     static final int NETWORK_LOG_STEPS = 500;
     /** Weight of the newest step in the running loss and accuracy of progress lines and metrics. */
@@ -46,13 +44,27 @@ public final class NeuronTrainer implements AutoCloseable {
      * @param logInterval training steps between metric rows
      * @param topK        peers each example is routed to, at most (networked runs)
      * @param evalBatch   batch size of evaluation
+     * @param stepsPerEpoch training batches per epoch; 0 for one pass over the training split. With
+     *                    N &gt; 0 the shuffled order carries on from one epoch to the next (reshuffled
+     *                    when used up), for data sets whose pass is too long between evaluations
      */
-    public record Settings(long seed, int logInterval, int topK, int evalBatch) {
+    public record Settings(long seed, int logInterval, int topK, int evalBatch, int stepsPerEpoch) {
         public Settings {
-            if (logInterval < 1 || topK < 1 || evalBatch < 1) {
-                throw new IllegalArgumentException("logInterval, topK and evalBatch must be at least 1: " + logInterval
-                        + ", " + topK + ", " + evalBatch);
+            if (logInterval < 1 || topK < 1 || evalBatch < 1 || stepsPerEpoch < 0) {
+                throw new IllegalArgumentException("logInterval, topK and evalBatch must be at least 1 and"
+                        + " stepsPerEpoch at least 0: " + logInterval + ", " + topK + ", " + evalBatch + ", "
+                        + stepsPerEpoch);
             }
+        }
+
+        /** Epochs of one pass over the training split. */
+        public Settings(long seed, int logInterval, int topK, int evalBatch) {
+            this(seed, logInterval, topK, evalBatch, 0);
+        }
+
+        /** These settings with another evaluation batch size. */
+        public Settings withEvalBatch(int batch) {
+            return new Settings(seed, logInterval, topK, batch, stepsPerEpoch);
         }
 
         /** A metric row every 50 steps, top-10 routing, evaluation in batches of 500. */
@@ -98,7 +110,7 @@ public final class NeuronTrainer implements AutoCloseable {
     private final Path modelPath;
     private final NeuronModel model;
     private final MetricsLog metrics;
-    private final SplittableRandom rng;
+    private final BatchOrder order;
     private final int stepsPerEpoch;
     // Networked runs only (null alone):
     private final NeuronSession session;
@@ -142,7 +154,8 @@ public final class NeuronTrainer implements AutoCloseable {
         this.settings = settings;
         this.session = session;
         this.modelPath = config.modelPath().orElse(config.datapath().resolve(spec.defaultModelFile()));
-        this.stepsPerEpoch = Epochs.stepsPerEpoch(data.train().size(), config.batchSize());
+        this.stepsPerEpoch = settings.stepsPerEpoch() > 0 ? settings.stepsPerEpoch()
+                : Epochs.stepsPerEpoch(data.train().size(), config.batchSize());
         double rate = config.learningRateOr(spec.defaultLearningRate());
         // On the network two optimizer steps per batch: ours, then (usually) one with peers' Backward gradients.
         int planned = (session == null ? 1 : 2) * config.epochs() * stepsPerEpoch;
@@ -153,7 +166,8 @@ public final class NeuronTrainer implements AutoCloseable {
             nextEpoch = resumed.nextEpoch();
             bestLoss = resumed.bestLoss();
             log = MetricsLog.open(config.logdir());
-            this.rng = new SplittableRandom(settings.seed() + nextEpoch);
+            this.order = new BatchOrder(data.train().size(), config.batchSize(), settings.stepsPerEpoch() > 0,
+                    new SplittableRandom(settings.seed() + nextEpoch));
             if (session == null) {
                 this.network = null;
                 this.served = null;
@@ -165,7 +179,7 @@ public final class NeuronTrainer implements AutoCloseable {
                 this.synapseKey = session.keypair().synapseKey(spec.name());
                 this.network = new NetworkStep(session, model.contextDim(), settings.seed(), settings.topK(),
                         synapseKey);
-                this.served = new SnapshotNeuron(model.copy(), GRADIENT_QUEUE);
+                this.served = new SnapshotNeuron(model.copy(), model.gradientQueueCapacity());
                 session.serve(synapseKey, served);
                 LOG.info("{} neuron: synapse {}, {} epochs of {} steps (batch {}), learning rate {}, seed {}", spec.name(),
                         synapseKey, config.epochs(), stepsPerEpoch, config.batchSize(), rate, settings.seed());
@@ -227,10 +241,8 @@ public final class NeuronTrainer implements AutoCloseable {
     public EpochSummary runEpoch() throws IOException {
         int epoch = nextEpoch++;
         DataSplit train = data.train();
-        int n = train.size();
-        int batch = config.batchSize();
         int steps = stepsPerEpoch;
-        int[] order = Epochs.shuffled(n, rng);
+        order.startEpoch();
         EpochProgress progress = EpochProgress.logging(epoch, steps);
         double lossSum = 0;
         long correct = 0;
@@ -239,11 +251,11 @@ public final class NeuronTrainer implements AutoCloseable {
         double runAcc = Double.NaN;
         long start = System.nanoTime();
         int step = 0;
-        Batch next = train.batch(order, 0, Math.min(n, batch));
+        // One batch ahead, so that a networked step can route it while training on this one.
+        Batch next = order.next(train);
         for (; step < steps && !stopRequested; step++) {
             Batch b = next;
-            int from = (step + 1) * batch;
-            next = step + 1 < steps ? train.batch(order, from, Math.min(n, from + batch)) : null;
+            next = step + 1 < steps ? order.next(train) : null;
             StepResult s;
             int answered = 0;
             if (network == null) {
@@ -288,8 +300,8 @@ public final class NeuronTrainer implements AutoCloseable {
         append(MetricsLog.Phase.TEST, epoch, (long) epoch * steps, t.loss(), t.accuracy(), stats,
                 stats == null ? Double.NaN : stats.remoteSuccessRate());
         metrics.plot();
-        String figures = String.format(Locale.ROOT, "epoch %d: test loss %.4f, accuracy %.2f %% (%d/%d); %.1f s, %.1f steps/s",
-                epoch, t.loss(), 100 * t.accuracy(), t.correct(), t.count(), seconds, step / seconds);
+        String figures = String.format(Locale.ROOT, "epoch %d: %s; %.1f s, %.1f steps/s", epoch, model.describe(t),
+                seconds, step / seconds);
         if (stats == null) {
             LOG.info(figures);
         } else {

@@ -47,14 +47,30 @@ public final class ParameterUpdaters implements AutoCloseable {
      * gradient left alone), then the step count goes up by one.
      */
     public void apply(Map<String, INDArray> grads) {
+        step(grads, true);
+    }
+
+    /**
+     * As {@link #apply}, but consuming {@code grads}: the updater rewrites each gradient in place
+     * instead of a copy (a whole c-ordered float array is used as it is; others are copied). For
+     * a model whose gradients are fresh arrays of its own and large enough for a copy per step to
+     * count (the text model's 30 522-row embedding).
+     */
+    public void applyConsuming(Map<String, INDArray> grads) {
+        step(grads, false);
+    }
+
+    private void step(Map<String, INDArray> grads, boolean copy) {
         for (Map.Entry<String, INDArray> e : grads.entrySet()) {
             GradientUpdater<?> u = updaters.get(e.getKey());
             if (u == null) {
                 continue;
             }
             INDArray param = parameters.apply(e.getKey());
+            INDArray g = e.getValue().castTo(DataType.FLOAT);
+            g = copy || g.isView() || g.ordering() != 'c' ? g.dup('c') : g;
             // Updaters work on flat [1, n] views (their state is laid out that way).
-            INDArray g = e.getValue().castTo(DataType.FLOAT).dup('c').reshape(1, param.length());
+            g = g.reshape(1, param.length());
             u.applyUpdater(g, iteration, 0);
             param.subi(g.reshape(param.shape()));
         }

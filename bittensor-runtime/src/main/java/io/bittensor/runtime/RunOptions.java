@@ -5,8 +5,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The flags of a training run beyond the neuron flags ({@link NeuronOptions}), as a picocli mixin:
- * {@code --seed --log_interval --train_limit --test_limit}, and on the network {@code --topk}
- * (see {@link #settings}).
+ * {@code --seed --log_interval --steps_per_epoch --train_limit --test_limit}, and on the network
+ * {@code --topk} (see {@link #settings}).
  */
 public final class RunOptions {
     @Option(names = "--seed", paramLabel = "N",
@@ -17,6 +17,11 @@ public final class RunOptions {
             converter = NeuronOptions.PositiveIntConverter.class,
             description = "Training steps between metric rows. Default: ${DEFAULT-VALUE}")
     int logInterval;
+
+    @Option(names = "--steps_per_epoch", paramLabel = "N", converter = NeuronOptions.PositiveIntConverter.class,
+            description = "Training batches between evaluations; the shuffled order carries on across epochs."
+                    + " Default: one pass over the training data")
+    Integer stepsPerEpoch;
 
     @Option(names = "--train_limit", paramLabel = "N", defaultValue = "0", converter = NonNegativeIntConverter.class,
             description = "Train on the first N examples only (0 = all); for quick runs.")
@@ -38,7 +43,8 @@ public final class RunOptions {
 
     /** The trainer's settings from these flags, routing to at most {@code topK} peers. */
     public NeuronTrainer.Settings settings(int topK) {
-        return new NeuronTrainer.Settings(seedOrRandom(), logInterval, topK, NeuronTrainer.Settings.defaults(0).evalBatch());
+        return new NeuronTrainer.Settings(seedOrRandom(), logInterval, topK, NeuronTrainer.Settings.defaults(0).evalBatch(),
+                stepsPerEpoch == null ? 0 : stepsPerEpoch);
     }
 
     /** The trainer's settings for a run alone. */

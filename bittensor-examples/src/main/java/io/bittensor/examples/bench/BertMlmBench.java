@@ -3,10 +3,12 @@ package io.bittensor.examples.bench;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.examples.bert.BertConfig;
 import io.bittensor.examples.bert.BertModel;
+import io.bittensor.examples.bert.MaskedBatch;
 import io.bittensor.examples.bert.MlmMasking;
 import io.bittensor.examples.bert.TextCorpus;
 import io.bittensor.examples.bert.UnigramBaseline;
 import io.bittensor.examples.bert.WordPiece;
+import io.bittensor.runtime.Evaluation;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,7 +79,7 @@ public final class BertMlmBench implements Callable<Integer> {
         MlmMasking masking = MlmMasking.bert();
         // Fixed validation masks: every evaluation, and the unigram model, see the same ones.
         SplittableRandom valRng = new SplittableRandom(12345);
-        List<BertModel.Batch> valBatches = new ArrayList<>();
+        List<MaskedBatch> valBatches = new ArrayList<>();
         for (int i = 0; i < validation.size(); i += batchSize) {
             valBatches.add(masking.mask(validation.subList(i, Math.min(validation.size(), i + batchSize)), valRng));
         }
@@ -85,10 +87,10 @@ public final class BertMlmBench implements Callable<Integer> {
         double uniSum = 0;
         long uniCorrect = 0;
         long masked = 0;
-        for (BertModel.Batch b : valBatches) {
-            uniSum += unigram.loss(b.labels());
-            uniCorrect += unigram.correct(b.labels());
-            masked += b.labels().length;
+        for (MaskedBatch b : valBatches) {
+            uniSum += unigram.loss(b.targets());
+            uniCorrect += unigram.correct(b.targets());
+            masked += b.targets().length;
         }
         double unigramLoss = uniSum / masked;
 
@@ -146,7 +148,7 @@ public final class BertMlmBench implements Callable<Integer> {
                     Collections.shuffle(order, shuffler);
                     cursor = 0;
                 }
-                BertModel.Batch batch = masking.mask(order.subList(cursor, cursor + batchSize), rng);
+                MaskedBatch batch = masking.mask(order.subList(cursor, cursor + batchSize), rng);
                 cursor += batchSize;
                 long s0 = System.nanoTime();
                 lossSum += model.trainLocal(batch).loss();
@@ -161,15 +163,15 @@ public final class BertMlmBench implements Callable<Integer> {
 
     private record Eval(double loss, long correct, long masked) {}
 
-    private static Eval evaluate(BertModel model, List<BertModel.Batch> batches) {
+    private static Eval evaluate(BertModel model, List<MaskedBatch> batches) {
         double sum = 0;
         long correct = 0;
         long masked = 0;
-        for (BertModel.Batch b : batches) {
-            BertModel.Evaluation e = model.evaluate(b);
-            sum += e.loss() * e.masked();
+        for (MaskedBatch b : batches) {
+            Evaluation e = model.evaluate(b);
+            sum += e.loss() * e.count();
             correct += e.correct();
-            masked += e.masked();
+            masked += e.count();
         }
         return new Eval(sum / masked, correct, masked);
     }

@@ -1,12 +1,23 @@
 package io.bittensor.examples.bert;
 
-import io.bittensor.training.CheckpointException;
-import io.bittensor.training.Checkpoints;
-import java.io.IOException;
-import java.nio.file.Path;
+import io.bittensor.neuron.InvalidInputException;
+import io.bittensor.neuron.ServedInputs;
+import io.bittensor.proto.Modality;
+import io.bittensor.proto.ReturnCode;
+import io.bittensor.proto.ServedInput;
+import io.bittensor.runtime.Batch;
+import io.bittensor.runtime.Evaluation;
+import io.bittensor.runtime.NeuronModel;
+import io.bittensor.runtime.NeuronSpec;
+import io.bittensor.runtime.ParameterUpdaters;
+import io.bittensor.runtime.ServedBackward;
+import io.bittensor.runtime.StepResult;
+import io.bittensor.runtime.TestResult;
+import io.bittensor.tensor.CachedGradients;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Locale;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +34,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.indexing.conditions.Conditions;
-import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
@@ -54,10 +65,15 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * <p>Unlike the original, the student is a small net over the (stopped) encoder output instead of
  * a second transformer: it costs a tenth as much, as the MNIST neuron's student does.
  *
+ * <p>As the runtime's {@link NeuronModel} (TEXT): it trains on {@link MaskedBatch}es, routes on the
+ * encoder's output at [CLS], serves {@code [b, t]} ids → {@code [b, t, 512]} and refuses what it
+ * cannot take (a sequence longer than its positions: {@code BAD_SHAPE}; an id outside the
+ * vocabulary: {@code MALFORMED_TENSOR}), and reports masked-token loss, perplexity and top-1.
+ *
  * <p>Threads: the training thread owns the model it trains; serve a {@link #copy()}. Calls on one
  * instance are serialized.
  */
-public final class BertModel implements AutoCloseable {
+public final class BertModel implements NeuronModel {
     public static final int NETWORK_DIM = 512;
 
     static final String TOK_EMB = "tok_emb";
@@ -82,33 +98,21 @@ public final class BertModel implements AutoCloseable {
     private static final String SERVED_LOSS = "served_loss";
 
     static final String MODEL_ID = "bittensor-bert-mlm-v1";
-    private static final String OPTIMIZER_PREFIX = "optimizer/";
+    /** The neuron's name: its synapse key is derived from it. */
+    public static final String NAME = "bert";
+    /** Adam's rate unless --learning_rate says otherwise (the rate PyTorch was measured with). */
+    public static final double DEFAULT_LEARNING_RATE = 1e-3;
+    /** Checkpoint file in datapath when --model_path is not given. */
+    public static final String DEFAULT_MODEL_FILE = "bert-model.ckpt";
+    /**
+     * Peers' gradients the served snapshot holds for the training thread, at most: each holds the
+     * token table's (30 522 × H floats, 15.6 MB at H = 128).
+     */
+    static final int GRADIENT_QUEUE = 16;
 
     private static final double LAYER_NORM_EPS = 1e-12; // BERT's
 
     private enum Mode { LOCAL, NETWORK, SERVED }
-
-    /** One masked-language-model batch: inputs (masked), padding mask, masked positions and their true ids. */
-    public record Batch(int batch, int sequence, int[] inputIds, float[] attention, int[] maskedPositions, int[] labels) {
-        public Batch {
-            if (inputIds.length != batch * sequence || attention.length != inputIds.length) {
-                throw new IllegalArgumentException("ids and attention must hold batch × sequence entries");
-            }
-            if (maskedPositions.length != labels.length || labels.length == 0) {
-                throw new IllegalArgumentException("need as many labels as masked positions, at least one");
-            }
-        }
-    }
-
-    /** Result of one step. {@code networkGrad} ({@code [b,t,512]}) is null for a local step. */
-    public record StepResult(double loss, double localLoss, double remoteLoss, double distillLoss, int correct,
-            int masked, INDArray networkGrad) {}
-
-    /** Masked-token loss (mean, nats) and top-1 hits of an evaluation batch. */
-    public record Evaluation(double loss, int correct, int masked) {}
-
-    /** Gradients of {@code sum(gradOutput ⊙ forwardText(ids))} with respect to the parameters. */
-    public record TextBackward(Map<String, INDArray> parameterGrads) {}
 
     private final BertConfig config;
     private final IUpdater updaterConfig;
@@ -118,11 +122,10 @@ public final class BertModel implements AutoCloseable {
     private final List<String> servedParameters;
     private final List<String> parameterNames;
     private final INDArray positions;
-    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private final ParameterUpdaters updaters;
     /** Reused one-hot label arrays, by head row count (a training batch's and an evaluation's last). */
     private final Map<Integer, OneHotRows> oneHots = new java.util.HashMap<>();
     private Mode mode;
-    private int iteration;
 
     /**
      * @param config  sizes
@@ -145,12 +148,13 @@ public final class BertModel implements AutoCloseable {
         List<String> all = new ArrayList<>(graphParameters);
         all.add(POS_EMB);
         this.parameterNames = Collections.unmodifiableList(all);
-        for (String name : parameterNames) {
-            INDArray p = param(name);
-            long size = updater.stateSize(p.length());
-            updaters.put(name, size == 0 ? updater.instantiate((INDArray) null, false)
-                    : updater.instantiate(Nd4j.zeros(DataType.FLOAT, 1, size), true));
-        }
+        this.updaters = new ParameterUpdaters(updater, parameterNames, this::param);
+    }
+
+    /** The text neuron for the runtime: this model of {@code config}'s size under Adam. */
+    public static NeuronSpec<BertModel> spec(BertConfig config) {
+        return new NeuronSpec<>(NAME, DEFAULT_LEARNING_RATE, DEFAULT_MODEL_FILE,
+                (seed, rate, steps) -> new BertModel(config, seed, new Adam(rate)));
     }
 
     public BertConfig config() {
@@ -314,9 +318,10 @@ public final class BertModel implements AutoCloseable {
     // ---------------------------------------------------------------- training
 
     /** One optimizer step on the local loss alone. */
+    @Override
     public synchronized StepResult trainLocal(Batch batch) {
-        Step s = step(batch, null);
-        update(s.grads());
+        Step s = step(MaskedBatch.of(batch), null);
+        updaters.applyConsuming(s.grads());
         return s.result();
     }
 
@@ -326,10 +331,11 @@ public final class BertModel implements AutoCloseable {
      * @param network the router's combined peer output {@code [b,t,512]}; zeros where no peer answered
      * @return the losses, and d loss / d network ({@code [b,t,512]}) for the peers' Backward
      */
+    @Override
     public synchronized StepResult trainWithNetwork(Batch batch, INDArray network) {
         Objects.requireNonNull(network, "network");
-        Step s = step(batch, network);
-        update(s.grads());
+        Step s = step(MaskedBatch.of(batch), network);
+        updaters.applyConsuming(s.grads());
         return s.result();
     }
 
@@ -340,7 +346,7 @@ public final class BertModel implements AutoCloseable {
      * The losses and gradients of one step, without changing the parameters: local alone when
      * {@code network} is null, else local + remote + distillation (and d loss / d network).
      */
-    synchronized Step step(Batch batch, INDArray network) {
+    synchronized Step step(MaskedBatch batch, INDArray network) {
         useMode(network == null ? Mode.LOCAL : Mode.NETWORK);
         Map<String, INDArray> ph = inputs(batch);
         int[] masked = batch.maskedPositions();
@@ -350,7 +356,7 @@ public final class BertModel implements AutoCloseable {
             OutAndGrad r = gradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_PREDICTED), wanted);
             double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
             StepResult result = new StepResult(loss, loss, Double.NaN, Double.NaN,
-                    correct(r.getOutputs().get(LOCAL_PREDICTED), batch.labels()), masked.length, null);
+                    correct(r.getOutputs().get(LOCAL_PREDICTED), batch.targets()), masked.length, null);
             return new Step(result, withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
                     batch.sequence()));
         }
@@ -364,13 +370,13 @@ public final class BertModel implements AutoCloseable {
         Map<String, INDArray> o = r.getOutputs();
         StepResult result = new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
                 o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
-                correct(o.get(LOCAL_PREDICTED), batch.labels()), masked.length,
+                correct(o.get(LOCAL_PREDICTED), batch.targets()), masked.length,
                 networkGrad.reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM));
         return new Step(result, withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
     }
 
     /** The loss {@link #step} minimises, forward only (tests compare its differences with the gradients). */
-    synchronized double loss(Batch batch, INDArray network) {
+    synchronized double loss(MaskedBatch batch, INDArray network) {
         Map<String, INDArray> ph = inputs(batch);
         if (network == null) {
             return sd.output(ph, LOCAL_LOSS).get(LOCAL_LOSS).getDouble(0);
@@ -380,7 +386,7 @@ public final class BertModel implements AutoCloseable {
     }
 
     /** The network's answer as a placeholder, {@code [b·t, 512]}, NaN as silence. */
-    private void putNetwork(Map<String, INDArray> ph, Batch batch, INDArray network) {
+    private void putNetwork(Map<String, INDArray> ph, MaskedBatch batch, INDArray network) {
         long n = (long) batch.batch() * batch.sequence();
         if (network.length() != n * NETWORK_DIM) {
             throw new IllegalArgumentException("network output must be [" + batch.batch() + ", " + batch.sequence()
@@ -393,47 +399,49 @@ public final class BertModel implements AutoCloseable {
 
     /**
      * The router's context: the encoder's output at each sequence's first position ([CLS]),
-     * {@code [b, H]}, for the batch's (masked) inputs.
+     * {@code [b, H]}, for a batch's (masked) ids {@code [b, t]}; [PAD] positions are not attended to.
      */
-    public synchronized INDArray pooled(Batch batch) {
+    @Override
+    public synchronized INDArray routerContext(INDArray ids) {
+        int b = (int) ids.size(0);
+        int t = (int) ids.size(1);
+        int[] flat = ids.castTo(DataType.INT).dup('c').data().asInt();
         Map<String, INDArray> ph = new LinkedHashMap<>();
-        ph.put(EMBEDDED, embed(batch.inputIds(), batch.batch(), batch.sequence()));
-        ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {batch.batch(), batch.sequence()}, 'c'));
-        INDArray hidden = sd.outputSingle(ph, HIDDEN).reshape('c', batch.batch(), batch.sequence(), config.hidden());
+        ph.put(EMBEDDED, embed(flat, b, t));
+        ph.put(ATTN_MASK, paddingMask(flat, b, t));
+        INDArray hidden = sd.outputSingle(ph, HIDDEN).reshape('c', b, t, config.hidden());
         return hidden.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c');
     }
 
+    /** Peers get the ids as they are: {@code [b, t]} int64. */
+    @Override
+    public INDArray remoteInputs(INDArray ids) {
+        return ids.dataType() == DataType.LONG ? ids : ids.castTo(DataType.LONG);
+    }
+
     /** Local-head loss and top-1 hits on a batch, without training. */
+    @Override
     public synchronized Evaluation evaluate(Batch batch) {
-        Map<String, INDArray> o = sd.output(inputs(batch), LOCAL_LOSS, LOCAL_PREDICTED);
-        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_PREDICTED), batch.labels()),
-                batch.labels().length);
+        MaskedBatch m = MaskedBatch.of(batch);
+        Map<String, INDArray> o = sd.output(inputs(m), LOCAL_LOSS, LOCAL_PREDICTED);
+        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_PREDICTED), m.targets()),
+                m.targets().length);
+    }
+
+    /** Per masked token: {@code validation loss 6.4270 nats per masked token (perplexity 618.4), top-1 11.70 % (…)}. */
+    @Override
+    public String describe(TestResult t) {
+        return String.format(Locale.ROOT, "validation loss %.4f nats per masked token (perplexity %.1f), top-1 %.2f %%"
+                + " (%d/%d masked tokens)", t.loss(), Math.exp(t.loss()), 100 * t.accuracy(), t.correct(), t.count());
     }
 
     /**
      * Applies parameter gradients with this model's optimizer (one step): the training steps', and
      * those that peers' Backward calls produced on a served copy. Unknown names are ignored.
      */
+    @Override
     public synchronized void applyGradients(Map<String, INDArray> grads) {
-        Map<String, INDArray> copies = new LinkedHashMap<>();
-        grads.forEach((k, v) -> copies.put(k, v.castTo(DataType.FLOAT).dup('c')));
-        update(copies);
-    }
-
-    /** One optimizer step that consumes {@code grads} (the updater rewrites them in place): no copies. */
-    private void update(Map<String, INDArray> grads) {
-        for (Map.Entry<String, INDArray> e : grads.entrySet()) {
-            GradientUpdater<?> u = updaters.get(e.getKey());
-            if (u == null) {
-                continue;
-            }
-            INDArray p = param(e.getKey());
-            // Updaters work on flat [1, n] views (their state is laid out that way).
-            INDArray g = contiguous(e.getValue().castTo(DataType.FLOAT)).reshape(1, p.length());
-            u.applyUpdater(g, iteration, 0);
-            p.subi(g.reshape(p.shape()));
-        }
-        iteration++;
+        updaters.apply(grads);
     }
 
     /** {@code a} itself when it is a whole c-ordered buffer (reshapes are then views), else a copy. */
@@ -442,6 +450,60 @@ public final class BertModel implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- serving
+
+    @Override
+    public Modality modality() {
+        return Modality.TEXT;
+    }
+
+    /** TEXT ids below the vocabulary: what routers may send us. */
+    @Override
+    public List<ServedInput> serves() {
+        return List.of(ServedInputs.text(config.vocabSize()));
+    }
+
+    /** A peer's Forward: ids it may send are checked first ({@link #refuseUnservable}). */
+    @Override
+    public INDArray forward(INDArray ids) {
+        refuseUnservable(ids);
+        return forwardText(ids);
+    }
+
+    /** A peer's Backward: zeros of the ids' shape for the caller (ids have no gradient), the parameters' gradients. */
+    @Override
+    public ServedBackward backward(INDArray ids, INDArray gradOutputs) {
+        refuseUnservable(ids);
+        return backwardText(ids, gradOutputs);
+    }
+
+    /**
+     * Refuses, with the code the Axon answers, what this model cannot take, before it runs: a
+     * sequence longer than its positions ({@code BAD_SHAPE}), ids that are not integers
+     * ({@code BAD_DTYPE}) or outside the vocabulary ({@code MALFORMED_TENSOR}).
+     */
+    void refuseUnservable(INDArray ids) {
+        if (ids.rank() != 2) {
+            throw new InvalidInputException(ReturnCode.BAD_SHAPE, "TEXT ids must be [batch, seq], got rank " + ids.rank());
+        }
+        if (ids.size(1) > config.maxPositions()) {
+            throw new InvalidInputException(ReturnCode.BAD_SHAPE, "sequence length " + ids.size(1)
+                    + " exceeds this model's " + config.maxPositions() + " positions");
+        }
+        if (!ids.dataType().isIntType()) {
+            throw new InvalidInputException(ReturnCode.BAD_DTYPE, "TEXT ids must be integers, got " + ids.dataType());
+        }
+        long min = ids.minNumber().longValue();
+        long max = ids.maxNumber().longValue();
+        if (min < 0 || max >= config.vocabSize()) {
+            throw new InvalidInputException(ReturnCode.MALFORMED_TENSOR, "token id " + (min < 0 ? min : max)
+                    + " is outside this model's vocabulary [0, " + config.vocabSize() + ")");
+        }
+    }
+
+    @Override
+    public int gradientQueueCapacity() {
+        return GRADIENT_QUEUE;
+    }
 
     /** Token ids {@code [b,t]} (any integer type) → {@code [b,t,512]}, the joined local output. */
     public synchronized INDArray forwardText(INDArray ids) {
@@ -457,9 +519,9 @@ public final class BertModel implements AutoCloseable {
 
     /**
      * Backward for a peer: the gradients of {@code sum(gradOutput ⊙ forwardText(ids))} with respect
-     * to this model's parameters (token ids themselves have no gradient).
+     * to this model's parameters; token ids themselves have no gradient (zeros of their shape).
      */
-    public synchronized TextBackward backwardText(INDArray ids, INDArray gradOutput) {
+    public synchronized ServedBackward backwardText(INDArray ids, INDArray gradOutput) {
         long[] s = checkIds(ids);
         if (!Arrays.equals(gradOutput.shape(), new long[] {s[0], s[1], NETWORK_DIM})) {
             throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
@@ -478,37 +540,13 @@ public final class BertModel implements AutoCloseable {
         Map<String, INDArray> g = new LinkedHashMap<>();
         // Copies: these wait in a queue while SameDiff recycles its arrays on later calls.
         gradientsAndOutputs(ph, List.of(), wanted).getGradients().forEach((k, v) -> g.put(k, v.dup('c')));
-        return new TextBackward(withEmbeddingGrads(g, flat, b, t));
+        return new ServedBackward(Nd4j.zeros(DataType.FLOAT, ids.shape()), withEmbeddingGrads(g, flat, b, t));
     }
 
-    /**
-     * Outputs and gradients in one run of SameDiff's gradient function, with its array cache on.
-     * M2.1's {@code calculateGradientsAndOutputs} turns that cache off ({@code gradFn.setEnableCache(false)}),
-     * so every intermediate array of every step was allocated anew and left to the GC: ~450 MB of
-     * native memory per step at batch 32 (a fifth of the step's time, and memory that piled up
-     * between collections). Run through the public {@code output}, the gradient function releases
-     * each array to its cache once the last op that reads it is done, and the next step reuses it.
-     * The arrays returned are SameDiff's; they stay valid until the next call on this model.
-     */
+    /** Outputs and gradients with SameDiff's array cache on ({@link CachedGradients}): valid until the next call. */
     private OutAndGrad gradientsAndOutputs(Map<String, INDArray> placeholders, List<String> outputs,
             List<String> gradientsOf) {
-        
-        SameDiff gradFn = sd.getFunction("grad");
-        List<String> names = new ArrayList<>(outputs);
-        Map<String, String> gradName = new LinkedHashMap<>();
-        for (String v : gradientsOf) {
-            SDVariable g = sd.getVariable(v).getGradient();
-            if (g != null) { // null where the loss does not reach v
-                gradName.put(v, g.name());
-                names.add(g.name());
-            }
-        }
-        Map<String, INDArray> all = gradFn.output(placeholders, names.toArray(new String[0]));
-        Map<String, INDArray> outs = new LinkedHashMap<>();
-        outputs.forEach(o -> outs.put(o, all.get(o)));
-        Map<String, INDArray> grads = new LinkedHashMap<>();
-        gradName.forEach((v, g) -> grads.put(v, all.get(g)));
-        return new OutAndGrad(outs, grads);
+        return CachedGradients.run(sd, placeholders, outputs, gradientsOf);
     }
 
     private long[] checkIds(INDArray ids) {
@@ -532,7 +570,7 @@ public final class BertModel implements AutoCloseable {
 
     // ---------------------------------------------------------------- embeddings outside the graph
 
-    private Map<String, INDArray> inputs(Batch batch) {
+    private Map<String, INDArray> inputs(MaskedBatch batch) {
         int b = batch.batch();
         int t = batch.sequence();
         if (t > config.maxPositions()) {
@@ -550,7 +588,7 @@ public final class BertModel implements AutoCloseable {
         float[] weights = new float[slots]; // padding rows: weight 0 (and label 0)
         Arrays.fill(weights, 0, m, 1f);
         ph.put(SELECT, select);
-        ph.put(LABELS, oneHot(batch.labels(), slots));
+        ph.put(LABELS, oneHot(batch.targets(), slots));
         ph.put(WEIGHTS, Nd4j.createFromArray(weights));
         return ph;
     }
@@ -666,6 +704,7 @@ public final class BertModel implements AutoCloseable {
     }
 
     /** Copies of the current parameter values. */
+    @Override
     public synchronized Map<String, INDArray> parameters() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (String name : parameterNames) {
@@ -679,6 +718,7 @@ public final class BertModel implements AutoCloseable {
      *
      * @throws IllegalArgumentException naming the first missing or mis-shaped parameter
      */
+    @Override
     public synchronized void setParameters(Map<String, INDArray> values) {
         for (String name : parameterNames) {
             INDArray v = values.get(name);
@@ -695,57 +735,35 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
+    @Override
+    public String modelId() {
+        return MODEL_ID;
+    }
+
+    /** The router learns over the encoder's width. */
+    @Override
+    public int contextDim() {
+        return config.hidden();
+    }
+
     /** Optimizer steps taken so far. */
+    @Override
     public synchronized int iteration() {
-        return iteration;
+        return updaters.iteration();
     }
 
-    /** Saves parameters, optimizer state and step count (plus the caller's metadata), atomically. */
-    public synchronized void saveCheckpoint(Path file, Map<String, String> metadata) throws IOException {
-        Map<String, INDArray> arrays = new LinkedHashMap<>(parameters());
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> arrays.put(OPTIMIZER_PREFIX + name + "/" + k, v.dup())));
-        Map<String, String> meta = new LinkedHashMap<>(metadata);
-        meta.put("model", MODEL_ID);
-        meta.put("config", config.describe());
-        meta.put("iteration", Integer.toString(iteration));
-        Checkpoints.save(file, arrays, meta);
+    @Override
+    public synchronized Map<String, INDArray> optimizerState() {
+        return updaters.state();
     }
 
-    /**
-     * Loads a checkpoint written by {@link #saveCheckpoint}.
-     *
-     * @return its metadata
-     * @throws CheckpointException if the file is missing, damaged, or holds another model or size
-     */
-    public synchronized Map<String, String> restoreCheckpoint(Path file) {
-        Checkpoints.Checkpoint c = Checkpoints.load(file);
-        if (!MODEL_ID.equals(c.metadata().get("model"))) {
-            throw new CheckpointException("checkpoint " + file + " holds a '" + c.metadata().get("model")
-                    + "' model, not '" + MODEL_ID + "'; pass another --model_path");
-        }
-        try {
-            setParameters(c.arrays());
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("checkpoint " + file + " does not fit this model (" + config.describe()
-                    + "): " + e.getMessage());
-        }
-        updaters.forEach((name, u) -> state(u).forEach((k, v) -> {
-            INDArray saved = c.arrays().get(OPTIMIZER_PREFIX + name + "/" + k);
-            if (saved != null && saved.length() == v.length()) {
-                v.assign(saved.reshape(v.shape()));
-            }
-        }));
-        iteration = Integer.parseInt(c.metadata().getOrDefault("iteration", "0"));
-        return c.metadata();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, INDArray> state(GradientUpdater<?> u) {
-        Map<String, INDArray> s = u.getState();
-        return s == null ? Map.of() : s;
+    @Override
+    public synchronized void setOptimizerState(Map<String, INDArray> state, int iteration) {
+        updaters.setState(state, iteration);
     }
 
     /** A fresh model of the same configuration with a copy of the current parameters (fresh optimizer). */
+    @Override
     public synchronized BertModel copy() {
         BertModel m = new BertModel(config, 0, updaterConfig);
         m.setParameters(parameters());
@@ -761,7 +779,7 @@ public final class BertModel implements AutoCloseable {
                 p.close();
             }
         }
-        updaters.values().forEach(u -> state(u).values().stream().filter(INDArray::closeable).forEach(INDArray::close));
+        updaters.close();
         oneHots.values().forEach(r -> r.array().close());
         oneHots.clear();
     }

@@ -55,7 +55,7 @@ public record MlmMasking(int vocabSize, int firstRandomId) {
     }
 
     /** Masks a batch of sequences (all of one length) with the 80/10/10 rule. */
-    public BertModel.Batch mask(List<int[]> rows, SplittableRandom rng) {
+    public MaskedBatch mask(List<int[]> rows, SplittableRandom rng) {
         int b = rows.size();
         int t = rows.get(0).length;
         int[] ids = new int[b * t];
@@ -99,6 +99,6 @@ public record MlmMasking(int vocabSize, int firstRandomId) {
         if (m == 0) {
             throw new IllegalArgumentException("the batch has no token to mask");
         }
-        return new BertModel.Batch(b, t, ids, attention, Arrays.copyOf(positions, m), Arrays.copyOf(labels, m));
+        return new MaskedBatch(b, t, ids, attention, Arrays.copyOf(positions, m), Arrays.copyOf(labels, m));
     }
 }

