@@ -107,20 +107,12 @@ public final class SerializationBench {
             () -> codec.decodeInto(codec.encode(array, Modality.TENSOR), reused).length(),
             () -> codec.decode(codec.encode(array, Modality.TENSOR)).length(),
             () -> {
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
                 return codec.decodeInto(in.getTensors(0), reused).length();
             },
             () -> { // gRPC's default marshaller and a fresh array, as before
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
                 INDArray fresh = codec.decode(in.getTensors(0));
                 long len = fresh.length();
@@ -128,11 +120,7 @@ public final class SerializationBench {
                 return len;
             },
             () -> { // what the Axon does now: TensorMessageMarshaller, ArrayPool
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessageMarshaller.INSTANCE.parse(
                         new ByteArrayInputStream(wire, 0, n));
                 try (ArrayPool.PooledArray p = codec.decode(in.getTensors(0), pool)) {
@@ -140,11 +128,7 @@ public final class SerializationBench {
                 }
             },
             () -> { // the same, parsed from the kind of stream gRPC hands a marshaller
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessageMarshaller.INSTANCE.parse(
                         new GrpcLikeStream(wire, n));
                 try (ArrayPool.PooledArray p = codec.decode(in.getTensors(0), pool)) {
@@ -180,6 +164,16 @@ public final class SerializationBench {
         reused.close();
         pool.close();
         return rows;
+    }
+
+    /** Encodes {@code array} into a one-tensor message and writes it into {@code wire}; its length. */
+    private static int encodeAndWrite(TensorCodec codec, INDArray array, byte[] wire)
+            throws IOException {
+        TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
+                .addTensors(codec.encode(array, Modality.TENSOR)).build();
+        CodedOutputStream cos = CodedOutputStream.newInstance(wire);
+        out.writeTo(cos);
+        return cos.getTotalBytesWritten();
     }
 
     /**
