@@ -3,7 +3,11 @@ package io.bittensor.crypto;
 import io.bittensor.proto.ServedInput;
 import io.bittensor.proto.Synapse;
 import io.bittensor.proto.SynapseOrBuilder;
+import com.google.protobuf.ByteOutput;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -151,9 +155,50 @@ public final class SynapseSigner {
         }
     }
 
+    /**
+     * Hashes {@code bytes} where they lie. (Read-only views, as {@code asReadOnlyByteBufferList}
+     * gives, have no accessible array, so {@code MessageDigest} would copy them again in 4 KiB
+     * pieces before hashing.) The digest only reads what it is handed.
+     */
     static void update(MessageDigest sha, ByteString bytes) {
-        for (ByteBuffer part : bytes.asReadOnlyByteBufferList()) {
-            sha.update(part);
+        try {
+            UnsafeByteOperations.unsafeWriteTo(bytes, new DigestOutput(sha));
+        } catch (IOException e) {
+            throw new UncheckedIOException("hashing in memory cannot fail", e);
+        }
+    }
+
+    /** Feeds whatever a {@link ByteString} writes into a digest. */
+    private static final class DigestOutput extends ByteOutput {
+        private final MessageDigest sha;
+
+        DigestOutput(MessageDigest sha) {
+            this.sha = sha;
+        }
+
+        @Override
+        public void write(byte value) {
+            sha.update(value);
+        }
+
+        @Override
+        public void write(byte[] value, int offset, int length) {
+            sha.update(value, offset, length);
+        }
+
+        @Override
+        public void writeLazy(byte[] value, int offset, int length) {
+            sha.update(value, offset, length);
+        }
+
+        @Override
+        public void write(ByteBuffer value) {
+            sha.update(value);
+        }
+
+        @Override
+        public void writeLazy(ByteBuffer value) {
+            sha.update(value);
         }
     }
 

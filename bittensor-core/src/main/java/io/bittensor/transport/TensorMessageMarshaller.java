@@ -54,11 +54,7 @@ public final class TensorMessageMarshaller implements MethodDescriptor.Marshalle
     @Override
     public TensorMessage parse(InputStream stream) {
         try {
-            byte[] bytes = stream instanceof KnownLength
-                    ? stream.readNBytes(stream.available()) : stream.readAllBytes();
-            if (stream instanceof KnownLength && stream.read() != -1) {
-                throw new IOException("the stream is longer than it said");
-            }
+            byte[] bytes = stream instanceof KnownLength ? readKnown(stream) : stream.readAllBytes();
             CodedInputStream in = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
             in.enableAliasing(true); // buffers become views of `bytes`, which nothing else holds
             in.setSizeLimit(Integer.MAX_VALUE); // gRPC's maxInboundMessageSize bounded it already
@@ -67,6 +63,25 @@ public final class TensorMessageMarshaller implements MethodDescriptor.Marshalle
             throw Status.INTERNAL.withDescription("Invalid protobuf byte sequence").withCause(e)
                     .asRuntimeException();
         }
+    }
+
+    /**
+     * The whole of a stream that says its length (gRPC's do; gRPC's maxInboundMessageSize bounds
+     * it), read straight into one array: {@code readNBytes(int)} would read 8 KiB pieces and copy
+     * them all again into the result.
+     */
+    private static byte[] readKnown(InputStream stream) throws IOException {
+        int length = stream.available();
+        byte[] bytes = new byte[length];
+        int read = stream.readNBytes(bytes, 0, length);
+        if (read != length) {
+            throw new IOException("the stream ended after " + read + " of the " + length
+                    + " bytes it said");
+        }
+        if (stream.read() != -1) {
+            throw new IOException("the stream is longer than it said");
+        }
+        return bytes;
     }
 
     /**

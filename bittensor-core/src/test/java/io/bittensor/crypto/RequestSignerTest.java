@@ -62,6 +62,29 @@ class RequestSignerTest {
         assertArrayEquals(sha.digest(), RequestSigner.digest(m));
     }
 
+    /** Buffers are hashed where they lie: a rope, a slice or an aliased parse hash as one array. */
+    @Test
+    void digestIsTheSameWhateverHoldsTheBuffer() throws Exception {
+        TensorMessage m = RequestSigner.sign(request(), CALLER, NOUNCE);
+        byte[] expected = RequestSigner.digest(m);
+        byte[] buf = m.getTensors(0).getBuffer().toByteArray();
+        ByteString rope = ByteString.copyFrom(buf, 0, 40).concat(ByteString.copyFrom(buf, 40, 30))
+                .concat(ByteString.copyFrom(buf, 70, buf.length - 70));
+        byte[] padded = new byte[buf.length + 10];
+        System.arraycopy(buf, 0, padded, 5, buf.length);
+        ByteString slice = ByteString.copyFrom(padded).substring(5, 5 + buf.length);
+        for (ByteString b : List.of(rope, slice)) {
+            TensorMessage other = m.toBuilder()
+                    .setTensors(0, m.getTensors(0).toBuilder().setBuffer(b)).build();
+            assertArrayEquals(expected, RequestSigner.digest(other));
+            assertTrue(RequestSigner.verify(other));
+        }
+        com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(
+                m.toByteArray());
+        in.enableAliasing(true);
+        assertArrayEquals(expected, RequestSigner.digest(TensorMessage.parseFrom(in)));
+    }
+
     private static final List<UnaryOperator<TensorMessage.Builder>> TAMPERS = List.of(
             b -> b.setSynapseKey("0x" + "bb".repeat(32)),
             b -> b.setNounce(NOUNCE + 1),

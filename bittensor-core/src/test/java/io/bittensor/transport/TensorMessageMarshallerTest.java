@@ -79,6 +79,64 @@ class TensorMessageMarshallerTest {
         assertThrows(StatusRuntimeException.class, () -> M.parse(new Known(random)));
     }
 
+    /** A known-length stream that hands out at most {@code piece} bytes a read, as gRPC's composite buffers may. */
+    private static final class Pieces extends InputStream implements KnownLength {
+        private final byte[] b;
+        private final int said;
+        private final int piece;
+        private int pos;
+
+        Pieces(byte[] b, int said, int piece) {
+            this.b = b;
+            this.said = said;
+            this.piece = piece;
+        }
+
+        @Override
+        public int available() {
+            return Math.max(0, said - pos);
+        }
+
+        @Override
+        public int read() {
+            return pos < b.length ? b[pos++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] dst, int off, int len) {
+            if (len == 0) {
+                return 0;
+            }
+            if (pos >= b.length) {
+                return -1;
+            }
+            int n = Math.min(Math.min(len, piece), b.length - pos);
+            System.arraycopy(b, pos, dst, off, n);
+            pos += n;
+            return n;
+        }
+    }
+
+    @Test
+    void parsesAStreamThatArrivesInPieces() {
+        TensorMessage m = message();
+        byte[] wire = m.toByteArray();
+        for (int piece : new int[] {1, 7, 100, wire.length}) {
+            assertEquals(m, M.parse(new Pieces(wire, wire.length, piece)), "piece " + piece);
+        }
+    }
+
+    @Test
+    void aStreamShorterOrLongerThanItSaysIsRefused() {
+        byte[] wire = message().toByteArray();
+        StatusRuntimeException shorter = assertThrows(StatusRuntimeException.class,
+                () -> M.parse(new Pieces(wire, wire.length + 1, 7)));
+        assertEquals(Status.Code.INTERNAL, shorter.getStatus().getCode());
+        StatusRuntimeException longer = assertThrows(StatusRuntimeException.class,
+                () -> M.parse(new Pieces(wire, wire.length - 1, 7)));
+        assertEquals(Status.Code.INTERNAL, longer.getStatus().getCode());
+    }
+
     @Test
     void appliesToEveryMethodOfTheBittensorServiceOnly() {
         ServerServiceDefinition def = TensorMessageMarshaller.apply(

@@ -40,10 +40,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then
  * {@code OMP_NUM_THREADS=1 java -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2
  * -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bench.AxonBench [seconds]}
- * (seconds per measurement, default 5; each is preceded by a warm-up as long).
+ * (seconds per case, default 5, split into 3 rounds that alternate unsigned and signed; each
+ * Dendrite first warms up as long).
  */
 public final class AxonBench {
     private static final int[] SHAPE = {64, 1, 512};
+    /** Interleaved unsigned/signed rounds per caller count; the seconds per case are split among them. */
+    private static final int ROUNDS = 3;
 
     private AxonBench() {
     }
@@ -81,17 +84,35 @@ public final class AxonBench {
         System.out.printf(Locale.ROOT, "%-8s %-9s %12s %10s %10s %8s%n", "callers", "signed", "requests/s",
                 "p50 ms", "p99 ms", "errors");
         try (Axon axon = Axon.builder().bindAddress("127.0.0.1").port(0).serve("id", new Identity())
-                .build().start()) {
+                .build().start();
+             Dendrite unsigned = Dendrite.builder().signRequests(false).build();
+             Dendrite signed = Dendrite.builder().signRequests(true).build()) {
             Synapse peer = ClosedLoop.synapse("id", axon.port());
-            for (boolean signed : new boolean[] {false, true}) {
-                try (Dendrite dendrite = Dendrite.builder().signRequests(signed).build()) {
-                    for (int callers : new int[] {1, 4}) {
-                        ClosedLoop.run(dendrite, peer, x, Modality.TENSOR, callers, seconds); // warm-up: the JIT needs ~10 s here
-                        ClosedLoop.Result r = ClosedLoop.run(dendrite, peer, x, Modality.TENSOR, callers, seconds);
-                        System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f %10.3f %10.3f %8d%n", callers,
-                                signed ? "yes" : "no", r.perSecond(), r.p50Ms(), r.p99Ms(), r.errors());
+            Dendrite[] dendrites = {unsigned, signed};
+            for (int callers : new int[] {1, 4}) {
+                for (Dendrite d : dendrites) { // warm-up: the JIT needs ~10 s here
+                    ClosedLoop.run(d, peer, x, Modality.TENSOR, callers, seconds);
+                }
+                // Rounds alternate unsigned and signed, so both see the same machine load; each
+                // row is the round with the median requests/s.
+                ClosedLoop.Result[][] rounds = new ClosedLoop.Result[2][ROUNDS];
+                for (int round = 0; round < ROUNDS; round++) {
+                    for (int i = 0; i < 2; i++) {
+                        rounds[i][round] = ClosedLoop.run(dendrites[i], peer, x, Modality.TENSOR, callers,
+                                seconds / ROUNDS);
                     }
                 }
+                ClosedLoop.Result[] median = new ClosedLoop.Result[2];
+                for (int i = 0; i < 2; i++) {
+                    ClosedLoop.Result[] rs = rounds[i].clone();
+                    Arrays.sort(rs, java.util.Comparator.comparingDouble(ClosedLoop.Result::perSecond));
+                    median[i] = rs[ROUNDS / 2];
+                    System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f %10.3f %10.3f %8d%n", callers,
+                            i == 1 ? "yes" : "no", median[i].perSecond(), median[i].p50Ms(),
+                            median[i].p99Ms(), median[i].errors());
+                }
+                System.out.printf(Locale.ROOT, "%-8d signed / unsigned requests/s: %.2f (goal >= 0.8)%n",
+                        callers, median[1].perSecond() / median[0].perSecond());
             }
         }
 

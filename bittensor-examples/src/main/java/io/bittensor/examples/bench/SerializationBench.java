@@ -8,8 +8,10 @@ import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.transport.TensorMessageMarshaller;
+import io.grpc.KnownLength;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -90,6 +92,8 @@ public final class SerializationBench {
             "wire: encode+serialize+parse+decodeInto",
             "wire: encode+serialize+parse+decode (new)",
             "wire: ... +aliasing parse+pooled decode",
+            "wire: ... as above, gRPC-like parse stream",
+            "(bench) native -> reused byte[] copy",
         };
         Op[] ops = {
             () -> {
@@ -103,20 +107,12 @@ public final class SerializationBench {
             () -> codec.decodeInto(codec.encode(array, Modality.TENSOR), reused).length(),
             () -> codec.decode(codec.encode(array, Modality.TENSOR)).length(),
             () -> {
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
                 return codec.decodeInto(in.getTensors(0), reused).length();
             },
             () -> { // gRPC's default marshaller and a fresh array, as before
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessage.parseFrom(CodedInputStream.newInstance(wire, 0, n));
                 INDArray fresh = codec.decode(in.getTensors(0));
                 long len = fresh.length();
@@ -124,16 +120,24 @@ public final class SerializationBench {
                 return len;
             },
             () -> { // what the Axon does now: TensorMessageMarshaller, ArrayPool
-                TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
-                        .addTensors(codec.encode(array, Modality.TENSOR)).build();
-                CodedOutputStream cos = CodedOutputStream.newInstance(wire);
-                out.writeTo(cos);
-                int n = cos.getTotalBytesWritten();
+                int n = encodeAndWrite(codec, array, wire);
                 TensorMessage in = TensorMessageMarshaller.INSTANCE.parse(
                         new ByteArrayInputStream(wire, 0, n));
                 try (ArrayPool.PooledArray p = codec.decode(in.getTensors(0), pool)) {
                     return p.array().length();
                 }
+            },
+            () -> { // the same, parsed from the kind of stream gRPC hands a marshaller
+                int n = encodeAndWrite(codec, array, wire);
+                TensorMessage in = TensorMessageMarshaller.INSTANCE.parse(
+                        new GrpcLikeStream(wire, n));
+                try (ArrayPool.PooledArray p = codec.decode(in.getTensors(0), pool)) {
+                    return p.array().length();
+                }
+            },
+            () -> { // not an API: what encode's copy costs without a fresh byte[] to fill
+                array.data().asNio().get(dst);
+                return dst[dst.length - 1];
             },
         };
 
@@ -160,6 +164,57 @@ public final class SerializationBench {
         reused.close();
         pool.close();
         return rows;
+    }
+
+    /** Encodes {@code array} into a one-tensor message and writes it into {@code wire}; its length. */
+    private static int encodeAndWrite(TensorCodec codec, INDArray array, byte[] wire)
+            throws IOException {
+        TensorMessage out = TensorMessage.newBuilder().setVersion("0.0.0")
+                .addTensors(codec.encode(array, Modality.TENSOR)).build();
+        CodedOutputStream cos = CodedOutputStream.newInstance(wire);
+        out.writeTo(cos);
+        return cos.getTotalBytesWritten();
+    }
+
+    /**
+     * What gRPC hands a marshaller: a stream that knows its length and reads in bulk, but, like
+     * gRPC's own {@code BufferInputStream}, keeps {@code InputStream}'s {@code readNBytes(int)}
+     * (which reads 8 KiB pieces and copies them again). {@link ByteArrayInputStream} overrides
+     * that, so parsing from it hides the cost.
+     */
+    private static final class GrpcLikeStream extends InputStream implements KnownLength {
+        private final byte[] bytes;
+        private final int end;
+        private int pos;
+
+        GrpcLikeStream(byte[] bytes, int length) {
+            this.bytes = bytes;
+            this.end = length;
+        }
+
+        @Override
+        public int available() {
+            return end - pos;
+        }
+
+        @Override
+        public int read() {
+            return pos < end ? bytes[pos++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (len == 0) {
+                return 0;
+            }
+            if (pos >= end) {
+                return -1;
+            }
+            int n = Math.min(len, end - pos);
+            System.arraycopy(bytes, pos, b, off, n);
+            pos += n;
+            return n;
+        }
     }
 
     /** Nanoseconds per call of {@code op}, run repeatedly for about {@code millis}. */
