@@ -1,10 +1,16 @@
 package io.bittensor.router;
 
 import io.bittensor.dendrite.DendriteCall;
+import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A {@link Router#route} whose peers have been called and may still be computing. {@link #await}
@@ -56,9 +62,29 @@ public final class PendingRoute {
    */
   public synchronized RouterCall await() {
     if (result == null) {
-      DendriteCall call = answers == null ? null : router.dendrite().await(answers);
-      result = router.combine(peers, modality, inputShape, gating, dispatch, called, call);
+      result = combine(answers == null ? null : router.dendrite().await(answers));
     }
     return result;
+  }
+
+  /** Step 4 of {@link Router#forward}: which peers answered usefully, and their weighted sum. */
+  private RouterCall combine(DendriteCall call) {
+    long[] rowShape = {inputShape[1], Neuron.NETWORK_DIM};
+    int n = peers.size();
+    List<INDArray> outputs = new ArrayList<>(Collections.nCopies(n, (INDArray) null));
+    boolean[] answered = new boolean[n];
+    if (call != null) {
+      for (int i = 0; i < called.size(); i++) {
+        int e = called.get(i);
+        INDArray out = call.outputs().get(i);
+        long[] expected = {dispatch.rows().get(e).length, rowShape[0], rowShape[1]};
+        // The Dendrite checks reply shapes; a mismatch here would still only cost that peer.
+        answered[e] = call.results().get(i).ok() && Arrays.equals(out.shape(), expected);
+        outputs.set(e, out);
+      }
+    }
+    INDArray output = router.dispatcher().combine(outputs, gating.gates(), answered, rowShape);
+    return new RouterCall(router, peers, modality, inputShape, gating, dispatch, called, call, outputs,
+        answered, output.castTo(DataType.FLOAT));
   }
 }

@@ -2,7 +2,6 @@ package io.bittensor.router;
 
 import io.bittensor.dendrite.Dendrite;
 import io.bittensor.dendrite.DendriteCall;
-import io.bittensor.neuron.Neuron;
 import io.bittensor.neuron.ServedInputs;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
@@ -15,7 +14,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.random.RandomGenerator;
 import java.util.random.RandomGeneratorFactory;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 
@@ -140,35 +138,6 @@ public final class Router {
       answers = dendrite.forwardAsync(targets, rows, modality);
     }
     return new PendingRoute(this, peers, modality, shape, gating, dispatch, called, answers);
-  }
-
-  /** The peers' answers, combined: the second half of {@link #route}, on the awaiting thread. */
-  RouterCall combine(
-      List<Synapse> peers,
-      Modality modality,
-      long[] inputShape,
-      Gating gating,
-      Dispatch dispatch,
-      List<Integer> called,
-      DendriteCall call) {
-    long[] rowShape = {inputShape[1], Neuron.NETWORK_DIM};
-    int n = peers.size();
-    List<INDArray> outputs = new ArrayList<>(Collections.nCopies(n, (INDArray) null));
-    boolean[] answered = new boolean[n];
-    if (call != null) {
-      for (int i = 0; i < called.size(); i++) {
-        int e = called.get(i);
-        INDArray out = call.outputs().get(i);
-        long[] expected = {dispatch.rows().get(e).length, rowShape[0], rowShape[1]};
-        // The Dendrite checks reply shapes; a mismatch here would still only cost that peer.
-        answered[e] = call.results().get(i).ok() && Arrays.equals(out.shape(), expected);
-        outputs.set(e, out);
-      }
-    }
-    INDArray output = dispatcher.combine(outputs, gating.gates(), answered, rowShape);
-    return new RouterCall(
-        this, peers, modality, inputShape, gating, dispatch, called, call, outputs, answered,
-        output.castTo(DataType.FLOAT));
   }
 
   Dendrite dendrite() {
