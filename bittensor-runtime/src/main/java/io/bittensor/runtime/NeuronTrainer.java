@@ -264,7 +264,9 @@ public final class NeuronTrainer implements AutoCloseable {
                 long t0 = System.nanoTime();
                 served.applyQueuedTo(model);
                 network.phases().add(StepPhases.Phase.PEER_GRADIENTS, System.nanoTime() - t0);
-                NetworkStep.Result r = network.train(model, b, next);
+                // No early route (next = null): with it, a neuron went NaN after a peer died in MnistSwarmIT
+                // on fast clean runs; not understood yet (docs/benchmarks.md).
+                NetworkStep.Result r = network.train(model, b, null);
                 s = r.step();
                 answered = r.answered();
             }
