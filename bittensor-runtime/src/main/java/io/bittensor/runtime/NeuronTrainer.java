@@ -251,11 +251,8 @@ public final class NeuronTrainer implements AutoCloseable {
         double runAcc = Double.NaN;
         long start = System.nanoTime();
         int step = 0;
-        // One batch ahead, so that a networked step can route it while training on this one.
-        Batch next = order.next(train);
         for (; step < steps && !stopRequested; step++) {
-            Batch b = next;
-            next = step + 1 < steps ? order.next(train) : null;
+            Batch b = order.next(train);
             StepResult s;
             int answered = 0;
             if (network == null) {
@@ -264,9 +261,9 @@ public final class NeuronTrainer implements AutoCloseable {
                 long t0 = System.nanoTime();
                 served.applyQueuedTo(model);
                 network.phases().add(StepPhases.Phase.PEER_GRADIENTS, System.nanoTime() - t0);
-                // No early route (next = null): with it, a neuron went NaN after a peer died in MnistSwarmIT
-                // on fast clean runs; not understood yet (docs/benchmarks.md).
-                NetworkStep.Result r = network.train(model, b, null);
+                // No early route (train(model, b, next)): with it, a neuron went NaN after a peer died in
+                // MnistSwarmIT on fast clean runs; not understood yet (docs/benchmarks.md).
+                NetworkStep.Result r = network.train(model, b);
                 s = r.step();
                 answered = r.answered();
             }
