@@ -59,6 +59,7 @@ public final class SparseGate {
   private final GradientUpdater<?> updater;
   private final INDArray updaterState;
   private int steps;
+  private int nonFiniteSkipped;
 
   private SparseGate(Builder b) {
     this.xDim = b.xDim;
@@ -216,8 +217,14 @@ public final class SparseGate {
     return new GateGradients(g.get("W"), g.get("b"), g.get("x"));
   }
 
-  /** One updater step (descent) on the projection with these gradients. */
-  public synchronized void apply(GateGradients gradients) {
+  /**
+   * One updater step (descent) on the projection with these gradients. A gradient holding NaN or
+   * infinity is skipped and counted ({@link #nonFiniteSkipped}) instead: one such step would leave
+   * the projection NaN, and every later gating with it.
+   *
+   * @return whether the step was taken
+   */
+  public synchronized boolean apply(GateGradients gradients) {
     requireShape(gradients.weight(), "weight gradient", keyDim, xDim);
     requireShape(gradients.bias(), "bias gradient", keyDim);
     long nw = (long) keyDim * xDim;
@@ -227,10 +234,20 @@ public final class SparseGate {
                 gradients.weight().castTo(dataType).reshape(1, nw),
                 gradients.bias().castTo(dataType).reshape(1, keyDim))
             .dup('c');
+    if (!Double.isFinite(flat.sumNumber().doubleValue())) {
+      nonFiniteSkipped++;
+      return false;
+    }
     updater.applyUpdater(flat, steps, 0);
     weight.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, nw)).reshape(keyDim, xDim));
     bias.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(nw, nw + keyDim)));
     steps++;
+    return true;
+  }
+
+  /** Updater steps skipped because their gradient held NaN or infinity. */
+  public synchronized int nonFiniteSkipped() {
+    return nonFiniteSkipped;
   }
 
   /** The updater configuration (a copy). */
