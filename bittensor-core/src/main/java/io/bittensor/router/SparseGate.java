@@ -1,7 +1,9 @@
 package io.bittensor.router;
 
+import io.bittensor.tensor.CachedGradients;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
@@ -213,8 +215,9 @@ public final class SparseGate {
     ph.put("keys", gating.keys());
     ph.put("mask", gating.mask());
     ph.put("gradGates", gradGates.castTo(dataType));
-    Map<String, INDArray> g = sd.calculateGradients(ph, "W", "b", "x");
-    return new GateGradients(g.get("W"), g.get("b"), g.get("x"));
+    // Copies: SameDiff recycles its cached arrays on this thread's next call.
+    Map<String, INDArray> g = CachedGradients.run(sd, ph, List.of(), List.of("W", "b", "x")).getGradients();
+    return new GateGradients(g.get("W").dup(), g.get("b").dup(), g.get("x").dup());
   }
 
   /**
