@@ -88,14 +88,16 @@ case "$neuron" in
   *) echo "start_bittensor.sh: unknown neuron '$neuron' (available: mnist, cifar, bert)" >&2; exit 2 ;;
 esac
 
-# The memory budget (docs/reliability.md): heap, ND4J's off-heap arrays, and the resident size past
-# which native allocations are refused. JAVA_OPTS comes after it, so it can override any of them.
-budget=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m)
+# The memory budget (docs/reliability.md): heap, ND4J's off-heap arrays (the hard native bound), and
+# the resident size past which the neuron's once-a-second watch runs a GC. JAVA_OPTS comes after
+# it, so it can override any of them (-Dorg.bytedeco.javacpp.maxphysicalbytes=... turns on JavaCPP's
+# strict RSS check at every native allocation, at a third of MNIST's speed: docs/benchmarks.md).
+budget=(-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dbittensor.maxrss=1280m)
 if [[ "$neuron" == cifar || "$neuron" == bert ]]; then
   # Neither training step at batch 64 fits the above: the DPN's process passed 1.5 GiB within its
   # first step and 4 GiB within minutes (docs/cifar.md); BERT's default preset ran out in its first
   # step at a 1.5 GiB cap (docs/bert.md). Both measured.
-  budget=(-Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g)
+  budget=(-Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dbittensor.maxrss=6g)
 fi
 # MNIST's ops are small: one OpenMP thread per ND4J op, so the training thread and the Axon's
 # workers do not oversubscribe the cores (MnistNetworkBench: networked 10.6 steps/s with 1 thread,

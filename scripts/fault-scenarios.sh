@@ -26,7 +26,7 @@ N=5
 NET=10.77.0
 AXON_PORT=9401
 GOSSIP_PORT=9402
-MEM_OPTS=${MEM_OPTS:--Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m}
+MEM_OPTS=${MEM_OPTS:--Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dbittensor.maxrss=1280m}
 TRAIN_LIMIT=${TRAIN_LIMIT:-2000}
 LINKS=${LINKS:-bridge}
 [[ $LINKS == bridge || $LINKS == emulated ]] || { echo "fault-scenarios.sh: LINKS must be bridge or emulated, not '$LINKS'" >&2; exit 2; }

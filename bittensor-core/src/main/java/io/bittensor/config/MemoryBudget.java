@@ -6,10 +6,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The memory a running neuron may use, stated and enforced: the Java heap ({@code -Xmx}), ND4J's
- * off-heap arrays (JavaCPP's {@value #MAX_BYTES}) and the whole process's resident memory, past
- * which JavaCPP refuses new native allocations after a GC ({@value #MAX_PHYSICAL_BYTES}).
- * Native memory is not bounded by {@code -Xmx}: without these limits ND4J's arrays, freed only
- * when the GC finds their owners, grow with the heap limit (ND4J-NOTES.md; docs/reliability.md).
+ * off-heap arrays (JavaCPP's {@value #MAX_BYTES}, the hard bound: past it an allocation forces a
+ * GC, then fails) and the whole process's resident memory ({@value #MAX_RSS}: a
+ * {@link ResidentMemoryWatch} checks it once a second and runs a GC past it). Native memory is not
+ * bounded by {@code -Xmx}: without these limits ND4J's arrays, freed only when the GC finds their
+ * owners, grow with the heap limit (ND4J-NOTES.md; docs/reliability.md).
+ *
+ * <p>JavaCPP's own resident check ({@value #MAX_PHYSICAL_BYTES}) reads the process's RSS at every
+ * native allocation, which cost a third of the MNIST neuron's training speed (docs/benchmarks.md),
+ * so it is off (0) unless given on the command line; given, it is kept (strict: allocations past
+ * it fail) and the default {@value #MAX_RSS} is not added.
  *
  * <p>Call {@link #applyDefaults()} first thing in a {@code main}, before anything touches ND4J:
  * it keeps limits given on the command line and fills in the defaults for the others. The heap
@@ -19,49 +25,59 @@ import org.slf4j.LoggerFactory;
 public final class MemoryBudget {
     public static final String MAX_BYTES = "org.bytedeco.javacpp.maxbytes";
     public static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxphysicalbytes";
+    /** Our process-RSS cap, watched once a second ({@link ResidentMemoryWatch}). */
+    public static final String MAX_RSS = "bittensor.maxrss";
 
     /** The default budget: what start_bittensor.sh and the Dockerfile pass. */
     public static final long DEFAULT_HEAP = 512L << 20;
     public static final long DEFAULT_NATIVE = 512L << 20;
     /**
-     * JavaCPP checks this only when it allocates, so RSS overshoots it between GCs (by ~60 MiB in
-     * the soak, docs/reliability.md): 1.25 GiB keeps a neuron under its stated 1.5 GiB.
+     * The RSS cap is a trigger for a GC, not a wall: RSS overshoots it between checks (docs/reliability.md),
+     * so 1.25 GiB keeps a neuron under its stated 1.5 GiB.
      */
-    public static final long DEFAULT_PHYSICAL = 1280L << 20;
+    public static final long DEFAULT_RSS = 1280L << 20;
 
     private static final Logger LOG = LoggerFactory.getLogger(MemoryBudget.class);
 
     private final long heapBytes;
     private final long nativeBytes;
     private final long physicalBytes;
+    private final long rssBytes;
 
-    private MemoryBudget(long heapBytes, long nativeBytes, long physicalBytes) {
+    private MemoryBudget(long heapBytes, long nativeBytes, long physicalBytes, long rssBytes) {
         this.heapBytes = heapBytes;
         this.nativeBytes = nativeBytes;
         this.physicalBytes = physicalBytes;
+        this.rssBytes = rssBytes;
     }
 
     /**
-     * Sets ND4J's native limits to the defaults unless given ({@code -D...}); returns the budget
-     * in force. Must run before JavaCPP's {@code Pointer} class loads (it reads them once).
+     * Sets the native and RSS limits to the defaults unless given ({@code -D...}) and turns
+     * JavaCPP's per-allocation RSS check off unless given; returns the budget in force. Must run
+     * before JavaCPP's {@code Pointer} class loads (it reads its properties once).
      */
     public static MemoryBudget applyDefaults() {
-        return applyDefaults(DEFAULT_NATIVE, DEFAULT_PHYSICAL);
+        return applyDefaults(DEFAULT_NATIVE, DEFAULT_RSS);
     }
 
     /**
-     * As {@link #applyDefaults()}, with a neuron's own defaults for the two JavaCPP limits (a model
-     * whose training step needs more than the default budget).
+     * As {@link #applyDefaults()}, with a neuron's own defaults for ND4J's arrays and the process's
+     * RSS (a model whose training step needs more than the default budget).
      */
-    public static MemoryBudget applyDefaults(long nativeBytes, long physicalBytes) {
+    public static MemoryBudget applyDefaults(long nativeBytes, long rssBytes) {
         setIfAbsent(MAX_BYTES, nativeBytes);
-        setIfAbsent(MAX_PHYSICAL_BYTES, physicalBytes);
+        // JavaCPP's default when unset is maxbytes + 3 x heap: non-zero, so the costly check would run.
+        setIfAbsent(MAX_PHYSICAL_BYTES, 0);
+        if (property(MAX_PHYSICAL_BYTES) == 0 && System.getProperty(MAX_RSS) == null) {
+            System.setProperty(MAX_RSS, Long.toString(rssBytes));
+        }
         return current();
     }
 
-    /** The budget as configured: heap limit of this JVM, and the two JavaCPP properties (0 = none). */
+    /** The budget as configured: heap limit of this JVM, the two JavaCPP properties and ours (0 = none). */
     public static MemoryBudget current() {
-        return new MemoryBudget(Runtime.getRuntime().maxMemory(), property(MAX_BYTES), property(MAX_PHYSICAL_BYTES));
+        return new MemoryBudget(Runtime.getRuntime().maxMemory(), property(MAX_BYTES), property(MAX_PHYSICAL_BYTES),
+                property(MAX_RSS));
     }
 
     private static void setIfAbsent(String key, long bytes) {
@@ -70,7 +86,7 @@ public final class MemoryBudget {
         }
     }
 
-    /** JavaCPP also reads the camel-case spelling (maxBytes, maxPhysicalBytes). */
+    /** JavaCPP also reads the camel-case spelling (maxBytes, maxPhysicalBytes); ours has one. */
     private static String camel(String key) {
         return key.replace("maxbytes", "maxBytes").replace("maxphysicalbytes", "maxPhysicalBytes");
     }
@@ -109,16 +125,26 @@ public final class MemoryBudget {
         return nativeBytes;
     }
 
-    /** Resident memory of the process at most, enforced at native allocations; 0 = no limit. */
+    /** JavaCPP's strict RSS limit, checked at every native allocation (slow); 0 = off. */
     public long physicalBytes() {
         return physicalBytes;
     }
 
-    /** One line for the start-up log; warns when a limit is missing or the heap is above the default. */
+    /** Our RSS cap, checked once a second by {@link ResidentMemoryWatch}; 0 = none. */
+    public long rssBytes() {
+        return rssBytes;
+    }
+
+    /** One line for the start-up log: each limit, where it is set, and which RSS check is on. */
     public String describe() {
-        String line = String.format(Locale.ROOT,
-                "memory budget: heap %s (-Xmx), ND4J native %s (-D%s), process RSS %s (-D%s)",
-                mib(heapBytes), mib(nativeBytes), MAX_BYTES, mib(physicalBytes), MAX_PHYSICAL_BYTES);
+        String rss = rssBytes > 0 ? String.format(Locale.ROOT, "process RSS %s (-D%s, checked once a second, GC past it)",
+                mib(rssBytes), MAX_RSS) : "";
+        String strict = physicalBytes > 0 ? String.format(Locale.ROOT,
+                "process RSS %s (-D%s, checked at every native allocation)", mib(physicalBytes), MAX_PHYSICAL_BYTES) : "";
+        String process = rss.isEmpty() && strict.isEmpty() ? "process RSS unbounded (-D" + MAX_RSS + ")"
+                : rss.isEmpty() ? strict : strict.isEmpty() ? rss : rss + ", " + strict;
+        String line = String.format(Locale.ROOT, "memory budget: heap %s (-Xmx), ND4J native %s (-D%s), %s",
+                mib(heapBytes), mib(nativeBytes), MAX_BYTES, process);
         if (heapBytes > 2 * DEFAULT_HEAP) {
             line += "; the heap limit is the JVM's default, not the budget: start with -Xmx"
                     + (DEFAULT_HEAP >> 20) + "m (start_bittensor.sh does)";
@@ -128,7 +154,7 @@ public final class MemoryBudget {
 
     /** Logs {@link #describe()} at INFO (WARN when a limit is missing or the heap is above it). */
     public MemoryBudget log() {
-        if (nativeBytes == 0 || physicalBytes == 0 || heapBytes > 2 * DEFAULT_HEAP) {
+        if (nativeBytes == 0 || (physicalBytes == 0 && rssBytes == 0) || heapBytes > 2 * DEFAULT_HEAP) {
             LOG.warn(describe());
         } else {
             LOG.info(describe());

@@ -37,7 +37,7 @@ class StartScriptTest {
     }
 
     private static final String JAVA = "OMP_NUM_THREADS=1 java -Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m"
-            + " -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m -cp bittensor-examples/target/bittensor-examples.jar "
+            + " -Dbittensor.maxrss=1280m -cp bittensor-examples/target/bittensor-examples.jar "
             + "io.bittensor.examples.mnist.MnistNeuronMain";
 
     @Test
@@ -63,7 +63,7 @@ class StartScriptTest {
     void bertRunsTheTextNeuronUnderTheLargerBudget() throws Exception {
         Result r = run("--dry-run", "-n", "bert", "-a", "9200", "--", "--corpus", "texts/");
         assertEquals(0, r.code(), r.err());
-        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
+        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dbittensor.maxrss=6g"
                 + " -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bert.BertNeuronMain"
                 + " --axon_port 9200 --corpus texts/", r.out());
     }
@@ -73,7 +73,7 @@ class StartScriptTest {
         Result r = run("--dry-run", "-n", "cifar", "-a", "9300", "-b", "10.0.0.1:8092", "--", "--dataset",
                 "imgs.tar.gz", "--preset", "dpn26");
         assertEquals(0, r.code(), r.err());
-        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
+        assertEquals("java -Xmx1g -Dorg.bytedeco.javacpp.maxbytes=3g -Dbittensor.maxrss=6g"
                 + " -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.cifar.CifarNeuronMain"
                 + " --axon_port 9300 --bootstrap 10.0.0.1:8092 --dataset imgs.tar.gz --preset dpn26", r.out());
     }

@@ -1,8 +1,10 @@
 package io.bittensor.runtime;
 
+import io.bittensor.config.ConfigException;
 import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NativeBackend;
 import io.bittensor.config.NeuronConfig;
+import io.bittensor.config.ResidentMemoryWatch;
 import io.bittensor.metagraph.MetagraphException;
 import io.bittensor.metrics.NeuronMetrics;
 import io.bittensor.session.NeuronSession;
@@ -49,19 +51,31 @@ public final class NeuronCommand {
 
     /**
      * Fills in the memory budget's defaults (before anything loads ND4J), picks the fastest native
-     * build, then runs {@code command}'s command line and exits with its code.
+     * build, then runs {@code command}'s command line with the process's RSS watched against the
+     * budget's cap, and exits with its code. A bad memory size is one line and exit 2.
      */
     public static void main(Object command, String[] args) {
-        MemoryBudget.applyDefaults();
+        MemoryBudget budget;
+        try {
+            budget = MemoryBudget.applyDefaults();
+        } catch (ConfigException e) {
+            System.err.println(commandLine(command).getCommandName() + ": " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         NativeBackend.selectFastest();
         NativeBackend.filterNd4jStdoutNoise();
-        System.exit(execute(commandLine(command), args));
+        int code;
+        try (ResidentMemoryWatch watch = ResidentMemoryWatch.start(budget.rssBytes())) {
+            code = execute(commandLine(command), args);
+        }
+        System.exit(code);
     }
 
     /**
      * Runs {@code cmd}; running out of memory (the Java heap, or JavaCPP's native limits
-     * {@code maxbytes} / {@code maxphysicalbytes}) is one line on stderr and exit code 1 instead of
-     * a stack trace: what ran out, and which limits to raise.
+     * {@code maxbytes} / {@code maxphysicalbytes} when given) is one line on stderr and exit code 1
+     * instead of a stack trace: what ran out, and which limits to raise.
      */
     public static int execute(CommandLine cmd, String... args) {
         try {
@@ -83,8 +97,11 @@ public final class NeuronCommand {
         if (oom == null) {
             return false;
         }
-        cmd.getErr().println(cmd.getCommandName() + ": out of memory (" + oom.getMessage() + "); raise -Xmx or"
-                + " -Dorg.bytedeco.javacpp.maxbytes / maxphysicalbytes (see the start script), or lower --batch_size");
+        // JavaCPP's strict RSS check is on only when given: name it only when it is what refused.
+        String limit = String.valueOf(oom.getMessage()).contains("maxPhysicalBytes")
+                ? MemoryBudget.MAX_PHYSICAL_BYTES : MemoryBudget.MAX_BYTES;
+        cmd.getErr().println(cmd.getCommandName() + ": out of memory (" + oom.getMessage() + "); raise -Xmx or -D"
+                + limit + " (see the start script), or lower --batch_size");
         cmd.getErr().flush();
         return true;
     }

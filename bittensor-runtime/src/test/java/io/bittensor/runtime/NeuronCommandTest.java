@@ -41,11 +41,22 @@ class NeuronCommandTest {
 
     @Test
     void outOfMemoryIsOneLineAndExitOne() {
-        // JavaCPP's message when the process passes maxphysicalbytes.
+        // JavaCPP's message when ND4J's arrays pass maxbytes (the hard native bound).
+        String err = run(new OutOfMemoryError("Failed to allocate memory within limits: totalBytes (510M + 4M)"
+                + " > maxBytes (512M)"), 1);
+        assertEquals(1, err.strip().lines().count(), err);
+        assertTrue(err.startsWith("test-neuron: out of memory (Failed to allocate memory within limits"), err);
+        assertTrue(err.contains("raise -Xmx or -Dorg.bytedeco.javacpp.maxbytes "), err);
+        assertFalse(err.contains("maxphysicalbytes"), "not on by default, so not named: " + err);
+    }
+
+    @Test
+    void javaCppsStrictRssLimitIsNamedWhenItIsWhatRefused() {
+        // JavaCPP's message when the process passes a maxphysicalbytes given on the command line.
         String err = run(new OutOfMemoryError("Physical memory usage is too high: physicalBytes (1600M) > maxPhysicalBytes (1536M)"), 1);
         assertEquals(1, err.strip().lines().count(), err);
         assertTrue(err.startsWith("test-neuron: out of memory (Physical memory usage is too high"), err);
-        assertTrue(err.contains("maxphysicalbytes"), err);
+        assertTrue(err.contains("raise -Xmx or -Dorg.bytedeco.javacpp.maxphysicalbytes "), err);
     }
 
     @Test

@@ -44,7 +44,7 @@ public final class MnistNetworkBench implements Callable<Integer> {
     @Option(names = "--modes", split = ",", defaultValue = "solo,networked,two",
             description = "Which runs, in order: solo, networked, two. Default: ${DEFAULT-VALUE}")
     List<String> modes;
-    @Option(names = "--jvm_options", defaultValue = "-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dorg.bytedeco.javacpp.maxphysicalbytes=1280m",
+    @Option(names = "--jvm_options", defaultValue = "-Xmx512m -Dorg.bytedeco.javacpp.maxbytes=512m -Dbittensor.maxrss=1280m",
             description = "Options of each neuron's JVM. Default: ${DEFAULT-VALUE}")
     String jvmOptions;
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")

@@ -54,8 +54,9 @@ public final class BertNeuronMain implements Callable<Integer> {
     BertConfig preset;
 
     /**
-     * ND4J's limits when not given: the default preset's training step at batch 64 passed the
-     * other neurons' 1.5 GiB cap in its first step (docs/bert.md), so the CIFAR neuron's budget.
+     * ND4J's native limit and the process's RSS cap when not given: the default preset's training
+     * step at batch 64 passed the other neurons' 1.5 GiB cap in its first step (docs/bert.md), so
+     * the CIFAR neuron's budget.
      */
     static final long NATIVE_BUDGET = 3L << 30;
     static final long PROCESS_BUDGET = 6L << 30;

@@ -51,7 +51,10 @@ public final class CifarNeuronMain implements Callable<Integer> {
             description = "Model size: mini (trains on 2 CPU cores) or dpn26 (the original's DPN-26). Default: ${DEFAULT-VALUE}")
     DpnConfig preset;
 
-    /** ND4J's limits when not given: the DPN's training step needs more than the 512 MiB / 1.5 GiB of other neurons. */
+    /**
+     * ND4J's native limit and the process's RSS cap when not given: the DPN's training step needs
+     * more than the 512 MiB / 1.25 GiB of other neurons.
+     */
     static final long NATIVE_BUDGET = 3L << 30;
     static final long PROCESS_BUDGET = 6L << 30;
 
