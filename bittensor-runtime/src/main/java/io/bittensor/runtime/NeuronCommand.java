@@ -55,9 +55,17 @@ public final class NeuronCommand {
      * budget's cap, and exits with its code. A bad memory size is one line and exit 2.
      */
     public static void main(Object command, String[] args) {
+        main(command, args, MemoryBudget.DEFAULT_NATIVE, MemoryBudget.DEFAULT_RSS);
+    }
+
+    /**
+     * As {@link #main(Object, String[])}, with the neuron's own defaults for ND4J's native limit and
+     * the process's RSS cap (a model whose training step needs more than the default budget).
+     */
+    public static void main(Object command, String[] args, long nativeBytes, long rssBytes) {
         MemoryBudget budget;
         try {
-            budget = MemoryBudget.applyDefaults();
+            budget = MemoryBudget.applyDefaults(nativeBytes, rssBytes);
         } catch (ConfigException e) {
             System.err.println(commandLine(command).getCommandName() + ": " + e.getMessage());
             System.exit(2);

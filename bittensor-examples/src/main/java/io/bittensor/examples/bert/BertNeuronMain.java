@@ -1,6 +1,5 @@
 package io.bittensor.examples.bert;
 
-import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.runtime.Dataset;
 import io.bittensor.runtime.NetworkOptions;
@@ -62,8 +61,7 @@ public final class BertNeuronMain implements Callable<Integer> {
     static final long PROCESS_BUDGET = 6L << 30;
 
     public static void main(String[] args) {
-        MemoryBudget.applyDefaults(NATIVE_BUDGET, PROCESS_BUDGET);
-        NeuronCommand.main(new BertNeuronMain(), args);
+        NeuronCommand.main(new BertNeuronMain(), args, NATIVE_BUDGET, PROCESS_BUDGET);
     }
 
     /**

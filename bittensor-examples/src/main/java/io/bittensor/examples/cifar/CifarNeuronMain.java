@@ -1,6 +1,5 @@
 package io.bittensor.examples.cifar;
 
-import io.bittensor.config.MemoryBudget;
 import io.bittensor.config.NeuronConfig;
 import io.bittensor.runtime.NetworkOptions;
 import io.bittensor.runtime.NeuronCommand;
@@ -59,8 +58,7 @@ public final class CifarNeuronMain implements Callable<Integer> {
     static final long PROCESS_BUDGET = 6L << 30;
 
     public static void main(String[] args) {
-        MemoryBudget.applyDefaults(NATIVE_BUDGET, PROCESS_BUDGET);
-        NeuronCommand.main(new CifarNeuronMain(), args);
+        NeuronCommand.main(new CifarNeuronMain(), args, NATIVE_BUDGET, PROCESS_BUDGET);
     }
 
     /**
