@@ -1,6 +1,7 @@
 package io.bittensor.config;
 
 import java.io.IOException;
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The process's resident-memory cap ({@value MemoryBudget#MAX_RSS}), checked once a second on one
  * daemon thread: past the cap it runs a GC (which frees the native buffers of unreachable ND4J
- * arrays) and logs a WARN at most once a minute.
+ * arrays) and JavaCPP's malloc_trim (so the freed memory leaves the process), and logs a WARN at
+ * most once a minute.
  * It replaces JavaCPP's {@value MemoryBudget#MAX_PHYSICAL_BYTES}, which reads the RSS at every
  * native allocation (a third of MNIST's training speed). The hard bound on ND4J's arrays stays
  * JavaCPP's {@value MemoryBudget#MAX_BYTES}; this cap is a trigger, so RSS can pass it between
@@ -135,13 +137,51 @@ public final class ResidentMemoryWatch implements AutoCloseable {
         }
     }
 
-    /** The GC JavaCPP itself runs past its limits: unreachable ND4J arrays' memory is freed after it. */
+    /**
+     * What JavaCPP itself runs past its limits: a GC (unreachable ND4J arrays' memory is freed after
+     * it), then its malloc_trim, without which the freed memory stays in malloc's arenas and RSS
+     * does not fall (measured: docs/reliability.md).
+     */
     private static void collect() {
         System.gc();
         try {
             Thread.sleep(100); // as JavaCPP does: the deallocator threads free the collected arrays meanwhile
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
+        }
+        if (Trim.METHOD != null) {
+            try {
+                Trim.METHOD.invoke(null);
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                LOG.debug("malloc_trim failed", e);
+            }
+        }
+    }
+
+    /** Whether the relief can hand freed memory back (JavaCPP's trimMemory was found). */
+    static boolean trims() {
+        return Trim.METHOD != null;
+    }
+
+    /**
+     * JavaCPP's {@code Pointer.trimMemory()} (private in 1.5.7, the version ND4J M2.1 pins); null if
+     * absent. Looked up at the first relief, never before: JavaCPP reads its limits when
+     * {@code Pointer} initialises, which must come after {@link MemoryBudget#applyDefaults()}.
+     */
+    private static final class Trim {
+        static final Method METHOD = find();
+
+        private static Method find() {
+            try {
+                Method m = Class.forName("org.bytedeco.javacpp.Pointer", false, ResidentMemoryWatch.class.getClassLoader())
+                        .getDeclaredMethod("trimMemory");
+                m.setAccessible(true);
+                return m;
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                LOG.debug("JavaCPP's trimMemory not available: a GC only", e);
+                return null;
+            }
         }
     }
 

@@ -117,6 +117,13 @@ class ResidentMemoryWatchTest {
     }
 
     @Test
+    void theReliefFindsJavaCppsMallocTrim() {
+        // Without it a GC frees ND4J's buffers into malloc's arenas and RSS does not fall: a JavaCPP
+        // upgrade that renames the private method must fail here, not silently.
+        assertTrue(ResidentMemoryWatch.trims());
+    }
+
+    @Test
     void noCapMeansNoThread() {
         try (ResidentMemoryWatch watch = ResidentMemoryWatch.start(0)) {
             assertFalse(watch.running());
