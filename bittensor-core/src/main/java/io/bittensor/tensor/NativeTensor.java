@@ -78,7 +78,11 @@ public final class NativeTensor implements AutoCloseable {
             return;
         }
         try {
-            ByteBuffer src = source.data().asNio(); // a new view: position 0, limit byteLength
+            ByteBuffer src = source.data().asNio(); // a new view: position 0
+            if (src.remaining() != byteLength) { // the codec checked density: never expected
+                throw new IllegalStateException("native buffer of " + src.remaining()
+                        + " bytes for a tensor of " + byteLength);
+            }
             int left = byteLength;
             while (left > 0) {
                 int n = Math.min(left, chunk.length);

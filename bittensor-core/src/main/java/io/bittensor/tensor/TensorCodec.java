@@ -155,19 +155,19 @@ public final class TensorCodec {
             INDArray typed = array.dataType() == wireType ? array : array.castTo(wireType);
             return NativeTensor.ofHeap(encode(typed, modality, requiresGrad));
         }
-        if (array.dataType() == wireType && exactBytes(array, byteLength) != null) {
+        if (array.dataType() == wireType && isDense(array)) {
             return new NativeTensor(meta, array, false, (int) byteLength);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray dense = array.dataType() != wireType ? array.castTo(wireType) : array;
-            if (exactBytes(dense, byteLength) == null) {
+            if (!isDense(dense)) {
                 INDArray cast = dense;
                 dense = dense.dup('c');
                 if (cast != array && cast.closeable()) {
                     cast.close(); // a cast view: only the dense copy is kept
                 }
             }
-            if (exactBytes(dense, byteLength) == null) {
+            if (!isDense(dense)) {
                 throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
             }
             return new NativeTensor(meta, dense, true, (int) byteLength);
@@ -226,6 +226,16 @@ public final class TensorCodec {
         }
         ByteBuffer nio = array.data().asNio();
         return nio.capacity() == byteLength ? nio : null;
+    }
+
+    /**
+     * True when the array is exactly its own buffer's elements in C order: what {@link
+     * #exactBytes} checks, without making an NIO view (which costs JavaCPP lookups per call);
+     * {@link NativeTensor#writeBuffer} checks the view's size when it makes one.
+     */
+    private static boolean isDense(INDArray array) {
+        return array.ordering() == 'c' && array.offset() == 0
+                && array.data().length() == array.length() && hasCStrides(array);
     }
 
     /** Strides of a dense C-ordered array; a dimension of size 1 may have any stride. */

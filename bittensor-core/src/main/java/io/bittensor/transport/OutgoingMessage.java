@@ -34,8 +34,8 @@ public final class OutgoingMessage implements AutoCloseable {
     /** Native memory reaches an OutputStream only through a heap array: a small one per thread. */
     private static final int CHUNK_BYTES = 32 << 10;
     private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[CHUNK_BYTES]);
-    private static final int TENSORS_TAG = 6 << 3 | 2; // field 6, length-delimited
-    private static final int BUFFER_TAG = 2 << 3 | 2; // Tensor field 2, length-delimited
+    private static final int TENSORS_TAG = 6 << 3 | 2; // field 6, length-delimited: one byte
+    private static final int BUFFER_TAG = 2 << 3 | 2; // Tensor field 2, length-delimited: one byte
 
     private final TensorMessage header;
     private final List<NativeTensor> tensors;
@@ -111,11 +111,13 @@ public final class OutgoingMessage implements AutoCloseable {
         }
         Layout l = layout();
         byte[] chunk = CHUNK.get();
+        int from = 0;
         for (int i = 0; i < tensors.size(); i++) {
-            out.write(l.frames[i]);
+            out.write(l.bytes, from, l.cuts[i] - from);
             tensors.get(i).writeBuffer(out, chunk);
+            from = l.cuts[i];
         }
-        out.write(l.frames[tensors.size()]);
+        out.write(l.bytes, from, l.bytes.length - from);
         return l.size;
     }
 
@@ -139,11 +141,12 @@ public final class OutgoingMessage implements AutoCloseable {
     }
 
     /**
-     * The small byte runs between the tensors' native bytes: frames[i] comes before tensor i's
-     * buffer bytes, frames[n] after the last.
+     * Every byte of the message but the tensors' buffer bytes, in order, in one small array:
+     * tensor i's buffer bytes go in at {@code cuts[i]}.
      */
     private static final class Layout {
-        final byte[][] frames;
+        final byte[] bytes;
+        final int[] cuts;
         final int size;
 
         Layout(TensorMessage header, List<NativeTensor> tensors) {
@@ -152,54 +155,64 @@ public final class OutgoingMessage implements AutoCloseable {
             int split = originalFieldsSize(header);
             byte[][] metas = new byte[n][];
             int[] metaSplit = new int[n];
-            frames = new byte[n + 1][];
+            int[] tensorSize = new int[n];
             long total = head.length;
+            long data = 0;
             for (int i = 0; i < n; i++) {
                 Tensor meta = tensors.get(i).meta();
                 metas[i] = meta.toByteArray();
                 metaSplit[i] = meta.getVersion().isEmpty() ? 0
                         : CodedOutputStream.computeStringSize(1, meta.getVersion());
                 int len = tensors.get(i).byteLength();
-                long tensorSize = (long) metas[i].length + bufferFieldSize(len) + len;
-                total += CodedOutputStream.computeUInt32SizeNoTag(TENSORS_TAG)
-                        + CodedOutputStream.computeUInt64SizeNoTag(tensorSize) + tensorSize;
+                long ts = (long) metas[i].length + bufferFieldSize(len) + len;
+                if (ts > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("tensor of " + ts + " bytes; protobuf takes < 2 GiB");
+                }
+                tensorSize[i] = (int) ts;
+                total += 1 + CodedOutputStream.computeUInt32SizeNoTag(tensorSize[i]) + ts;
+                data += len;
             }
             if (total > Integer.MAX_VALUE - 8) {
                 throw new IllegalArgumentException("message of " + total + " bytes; protobuf takes < 2 GiB");
             }
             size = (int) total;
-            try {
-                byte[] prev = slice(head, 0, split); // fields 1-5
-                for (int i = 0; i < n; i++) {
-                    int len = tensors.get(i).byteLength();
-                    int tensorSize = metas[i].length + bufferFieldSize(len) + len;
-                    ByteArrayOutputStream f = new ByteArrayOutputStream(prev.length + 32);
-                    f.write(prev);
-                    CodedOutputStream c = CodedOutputStream.newInstance(f, 32);
-                    c.writeUInt32NoTag(TENSORS_TAG);
-                    c.writeUInt32NoTag(tensorSize);
-                    c.writeRawBytes(metas[i], 0, metaSplit[i]); // its version
-                    if (len > 0) { // proto3 writes no empty bytes field
-                        c.writeUInt32NoTag(BUFFER_TAG);
-                        c.writeUInt32NoTag(len);
-                    }
-                    c.flush();
-                    frames[i] = f.toByteArray();
-                    prev = slice(metas[i], metaSplit[i], metas[i].length); // shape, dtype, ...
+            bytes = new byte[(int) (total - data)];
+            cuts = new int[n];
+            int p = put(head, 0, split, bytes, 0); // fields 1-5
+            for (int i = 0; i < n; i++) {
+                int len = tensors.get(i).byteLength();
+                bytes[p++] = (byte) TENSORS_TAG;
+                p = putVarint(tensorSize[i], bytes, p);
+                p = put(metas[i], 0, metaSplit[i], bytes, p); // its version
+                if (len > 0) { // proto3 writes no empty bytes field
+                    bytes[p++] = (byte) BUFFER_TAG;
+                    p = putVarint(len, bytes, p);
                 }
-                byte[] tail = slice(head, split, head.length); // fields 20+, unknown fields
-                byte[] last = new byte[prev.length + tail.length];
-                System.arraycopy(prev, 0, last, 0, prev.length);
-                System.arraycopy(tail, 0, last, prev.length, tail.length);
-                frames[n] = last;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // in-memory streams do not fail
+                cuts[i] = p;
+                p = put(metas[i], metaSplit[i], metas[i].length, bytes, p); // shape, dtype, ...
+            }
+            p = put(head, split, head.length, bytes, p); // fields 20+, unknown fields
+            if (p != bytes.length) {
+                throw new IllegalStateException("layout of " + p + " bytes, expected " + bytes.length);
             }
         }
 
+        private static int put(byte[] src, int from, int to, byte[] dst, int at) {
+            System.arraycopy(src, from, dst, at, to - from);
+            return at + to - from;
+        }
+
+        private static int putVarint(int v, byte[] dst, int at) {
+            while ((v & ~0x7f) != 0) {
+                dst[at++] = (byte) ((v & 0x7f) | 0x80);
+                v >>>= 7;
+            }
+            dst[at++] = (byte) v;
+            return at;
+        }
+
         private static int bufferFieldSize(int len) {
-            return len == 0 ? 0 : CodedOutputStream.computeUInt32SizeNoTag(BUFFER_TAG)
-                    + CodedOutputStream.computeUInt32SizeNoTag(len);
+            return len == 0 ? 0 : 1 + CodedOutputStream.computeUInt32SizeNoTag(len);
         }
 
         /** The serialized size of fields 1-5 (version .. signature), as protobuf writes them. */
@@ -221,12 +234,6 @@ public final class OutgoingMessage implements AutoCloseable {
                 s += CodedOutputStream.computeBytesSize(5, m.getSignature());
             }
             return s;
-        }
-
-        private static byte[] slice(byte[] a, int from, int to) {
-            byte[] out = new byte[to - from];
-            System.arraycopy(a, from, out, 0, out.length);
-            return out;
         }
     }
 
