@@ -417,6 +417,21 @@ class AxonIT {
             ex.shutdownNow();
             assertTrue(ex.awaitTermination(10, TimeUnit.SECONDS));
         }
+        // The Dendrite's replies are parsed into pooled buffers too: a fan-out of distinct inputs
+        // to the same synapse gets each its own values back, decoded before a buffer is reused.
+        Dendrite dendrite = dendrite();
+        Synapse id = synapse("id", "127.0.0.1", axon.port());
+        for (int r = 0; r < 5; r++) {
+            List<INDArray> xs = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                xs.add(Nd4j.rand(DataType.FLOAT, 8, 1, 512).addi(100 * r + i));
+            }
+            DendriteCall call = dendrite.forward(java.util.Collections.nCopies(xs.size(), id), xs, Modality.TENSOR);
+            for (int i = 0; i < xs.size(); i++) {
+                assertEquals(ReturnCode.OK, call.results().get(i).code());
+                assertEquals(xs.get(i), call.outputs().get(i), "fan-out " + r + " peer " + i);
+            }
+        }
         await(() -> axon.stats().inFlight() == 0);
     }
 
