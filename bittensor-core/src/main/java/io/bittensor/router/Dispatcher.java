@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.transforms.segment.UnsortedSegmentSum;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Splits a batch among peers by its gates and recombines their answers (a sparse mixture of
@@ -32,6 +33,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * peer. Stateless and thread-safe. The arithmetic of combine runs in the gates' data type.
  */
 public final class Dispatcher {
+  /**
+   * The least gate mass of a row's answering peers that {@link #combineBackward} divides by. The
+   * gradient w.r.t. the scores behind the gates stays bounded as that mass goes to 0, but the one
+   * w.r.t. the gates grows as 1/mass; below this floor a row's gate gradient is damped (by
+   * mass / floor) instead of overflowing. Healthy rows hold far more.
+   */
+  static final double MIN_ANSWERED_MASS = 1e-12;
 
   /** Per peer, the ascending row indices b with gates[b, e] != 0. */
   public static List<int[]> routes(INDArray gates) {
@@ -202,11 +210,13 @@ public final class Dispatcher {
           e, dCRows.muliColumnVector(Nd4j.pullRows(w, 1, r)).reshape(withBatch(r.length, rowShape)));
     }
     // g' = h / s with h = g·a, s = Σ_e h:  d/dh = (dg' − Σ_j g'_j dg'_j) / s; rows with s = 0 get 0.
+    // s is floored at MIN_ANSWERED_MASS: when a dead peer held nearly all of a row's gate (s can
+    // be a denormal float), 1/s overflowed to infinity and inf·0 turned the gate NaN for good.
     INDArray a = answeredMask(answered, dt);
     INDArray h = gates.mulRowVector(a);
-    INDArray s = safeRowSums(h);
+    INDArray s = Transforms.max(safeRowSums(h), MIN_ANSWERED_MASS, false);
     INDArray inner = c.effective().mul(dEffective).sum(true, 1); // [batch, 1]
-    INDArray dGates = dEffective.subColumnVector(inner).divColumnVector(s).mulRowVector(a);
+    INDArray dGates = dEffective.subColumnVector(inner).mulRowVector(a).divColumnVector(s);
     // Only routed gates are variables of combine; zero gates are structurally absent.
     dGates.muli(gates.neq(0.0).castTo(dt));
     return new CombineGradients(dGates, Collections.unmodifiableList(dOutputs));

@@ -144,9 +144,14 @@ public final class Router {
     return dendrite;
   }
 
-  /** One updater step on the gate with the gradients of a {@link RouterCall#backward}. */
-  public void apply(RouterGradients gradients) {
-    gate.apply(gradients.gate());
+  /**
+   * One updater step on the gate with the gradients of a {@link RouterCall#backward}; skipped
+   * (and counted by the gate) when they hold NaN or infinity.
+   *
+   * @return whether the step was taken
+   */
+  public boolean apply(RouterGradients gradients) {
+    return gate.apply(gradients.gate());
   }
 
   Dispatcher dispatcher() {

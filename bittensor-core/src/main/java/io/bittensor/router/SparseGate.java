@@ -5,10 +5,9 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
@@ -32,8 +31,11 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * {@link Dispatcher#combineBackward combine backward} gives it when the loss is on the combined
  * peer outputs, and gate-level losses such as load balancing can be added to it); {@link #backward}
  * turns that into {@link GateGradients} (projection weight, bias, and the context, to continue into
- * the caller's own graph); {@link #apply} takes one updater step (Adam by default). The math runs in
- * a private SameDiff graph, differentiated by SameDiff with the top-k mask as a constant input.
+ * the caller's own graph); {@link #apply} takes one updater step (Adam by default). Forward and
+ * backward are a handful of plain ND4J ops each, the top-k mask a constant of the backward: a
+ * SameDiff graph of the same math cost more in per-call overhead than in arithmetic, on the
+ * training thread at every step ({@code GateGradientTest} checks the backward against finite
+ * differences).
  *
  * <p>Thread-safe: calls on one gate are serialised.
  */
@@ -53,12 +55,12 @@ public final class SparseGate {
   private final int topK;
   private final DataType dataType;
   private final IUpdater updaterConfig;
-  private final SameDiff sd;
   private final INDArray weight;
   private final INDArray bias;
   private final GradientUpdater<?> updater;
   private final INDArray updaterState;
   private int steps;
+  private int nonFiniteSkipped;
 
   private SparseGate(Builder b) {
     this.xDim = b.xDim;
@@ -79,27 +81,8 @@ public final class SparseGate {
       bb[i] = random.nextDouble(-bound, bound);
     }
 
-    sd = SameDiff.create();
-    SDVariable x = sd.placeHolder("x", dataType, -1, xDim);
-    SDVariable keys = sd.placeHolder("keys", dataType, -1, keyDim);
-    SDVariable mask = sd.placeHolder("mask", dataType, -1, -1);
-    SDVariable gradGates = sd.placeHolder("gradGates", dataType, -1, -1);
-    SDVariable wv = sd.var("W", Nd4j.create(w, new long[] {keyDim, xDim}, dataType));
-    SDVariable bv = sd.var("b", Nd4j.create(bb, new long[] {keyDim}, dataType));
-    SDVariable query = sd.mmul(x, wv, false, true, false).add(bv);
-    SDVariable scores = sd.mmul("scores", query, keys, false, true, false);
-    // Dropped scores become DROPPED, kept ones stay: softmax then puts exactly 0 on dropped peers
-    // and their scores get no gradient (mask is 0 there).
-    SDVariable masked = scores.mul(mask).add(mask.rsub(1.0).mul(DROPPED));
-    SDVariable gates = sd.nn.softmax(masked, 1).mul("gates", mask);
-    // Backward: L = sum(dLoss/dGates ⊙ gates) has the caller's gradients w.r.t. W, b and x.
-    SDVariable loss = sd.sum("loss", gates.mul(gradGates));
-    sd.setLossVariables(loss);
-    // A gradient w.r.t. a placeholder (the context) is only produced if named here.
-    sd.createGradFunction("x");
-
-    weight = wv.getArr();
-    bias = bv.getArr();
+    weight = Nd4j.create(w, new long[] {keyDim, xDim}, dataType);
+    bias = Nd4j.create(bb, new long[] {keyDim}, dataType);
 
     long params = (long) keyDim * xDim + keyDim;
     long stateSize = updaterConfig.stateSize(params);
@@ -165,7 +148,15 @@ public final class SparseGate {
     if (x.size(0) == 0 || k.size(0) == 0) {
       return Nd4j.zeros(dataType, x.size(0), k.size(0));
     }
-    return sd.output(Map.of("x", x, "keys", k), "scores").get("scores");
+    return scoresOf(x, k);
+  }
+
+  /**
+   * query · keysᵀ with plain ND4J ops: the graph's forward, without SameDiff's per-call overhead
+   * (two graph runs per gating cost the training thread more than the arithmetic).
+   */
+  private INDArray scoresOf(INDArray x, INDArray k) {
+    return x.mmul(weight.transpose()).addiRowVector(bias).mmul(k.transpose());
   }
 
   /**
@@ -185,9 +176,11 @@ public final class SparseGate {
       INDArray empty = Nd4j.zeros(dataType, batch, n);
       return new Gating(x, k, empty, empty.dup(), empty.dup(), kept);
     }
-    INDArray scores = sd.output(Map.of("x", x, "keys", k), "scores").get("scores");
+    INDArray scores = scoresOf(x, k);
     INDArray mask = topKMask(scores, kept);
-    INDArray gates = sd.output(Map.of("x", x, "keys", k, "mask", mask), "gates").get("gates");
+    // As the graph's "gates", which backward differentiates: dropped scores become DROPPED.
+    INDArray masked = scores.mul(mask).addi(mask.rsub(1.0).muli(DROPPED));
+    INDArray gates = Nd4j.exec(new SoftMax(masked, masked, 1))[0].muli(mask);
     return new Gating(x, k, scores, mask, gates, kept);
   }
 
@@ -207,17 +200,28 @@ public final class SparseGate {
           Nd4j.zeros(dataType, keyDim),
           Nd4j.zeros(dataType, gating.batchSize(), xDim));
     }
-    Map<String, INDArray> ph = new HashMap<>();
-    ph.put("x", gating.context());
-    ph.put("keys", gating.keys());
-    ph.put("mask", gating.mask());
-    ph.put("gradGates", gradGates.castTo(dataType));
-    Map<String, INDArray> g = sd.calculateGradients(ph, "W", "b", "x");
-    return new GateGradients(g.get("W"), g.get("b"), g.get("x"));
+    // gates = softmax(masked) ⊙ mask, and softmax is exactly 0 where mask is 0, so through the
+    // softmax: d scores = gates ⊙ (dG − Σ_row gates ⊙ dG), at kept entries (mask) only.
+    INDArray gates = gating.gates();
+    INDArray dG = gradGates.castTo(dataType).mul(gating.mask());
+    INDArray inner = gates.mul(dG).sum(true, 1);
+    INDArray dScores = dG.subiColumnVector(inner).muli(gates).muli(gating.mask());
+    // scores = query · keysᵀ, query = x · Wᵀ + b.
+    INDArray dQuery = dScores.mmul(gating.keys()); // [batch, keyDim]
+    INDArray dWeight = dQuery.transpose().mmul(gating.context()); // [keyDim, xDim]
+    INDArray dBias = dQuery.sum(0); // [keyDim]
+    INDArray dContext = dQuery.mmul(weight); // [batch, xDim]
+    return new GateGradients(dWeight, dBias, dContext);
   }
 
-  /** One updater step (descent) on the projection with these gradients. */
-  public synchronized void apply(GateGradients gradients) {
+  /**
+   * One updater step (descent) on the projection with these gradients. A gradient holding NaN or
+   * infinity is skipped and counted ({@link #nonFiniteSkipped}) instead: one such step would leave
+   * the projection NaN, and every later gating with it.
+   *
+   * @return whether the step was taken
+   */
+  public synchronized boolean apply(GateGradients gradients) {
     requireShape(gradients.weight(), "weight gradient", keyDim, xDim);
     requireShape(gradients.bias(), "bias gradient", keyDim);
     long nw = (long) keyDim * xDim;
@@ -227,10 +231,20 @@ public final class SparseGate {
                 gradients.weight().castTo(dataType).reshape(1, nw),
                 gradients.bias().castTo(dataType).reshape(1, keyDim))
             .dup('c');
+    if (!Double.isFinite(flat.sumNumber().doubleValue())) {
+      nonFiniteSkipped++;
+      return false;
+    }
     updater.applyUpdater(flat, steps, 0);
     weight.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, nw)).reshape(keyDim, xDim));
     bias.subi(flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(nw, nw + keyDim)));
     steps++;
+    return true;
+  }
+
+  /** Updater steps skipped because their gradient held NaN or infinity. */
+  public synchronized int nonFiniteSkipped() {
+    return nonFiniteSkipped;
   }
 
   /** The updater configuration (a copy). */

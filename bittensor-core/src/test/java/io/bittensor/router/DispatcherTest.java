@@ -89,6 +89,27 @@ class DispatcherTest {
   }
 
   @Test
+  void aDeadPeerHoldingNearlyAllOfARowsGateLeavesItsGradientFinite() {
+    // Float gates where the answering peers' share is a denormal (a saturated softmax): 1/share
+    // overflows float, and the gradient once came out NaN, which turned the gate NaN for good.
+    for (float share : new float[] {1e-6f, 1e-30f, 1e-40f, Float.MIN_VALUE}) {
+      INDArray gates = Nd4j.create(new float[] {1f - 2 * share, share, share}, new long[] {1, 3}, 'c');
+      boolean[] answered = {false, true, true};
+      List<INDArray> outs =
+          Arrays.asList(
+              Nd4j.zeros(DataType.FLOAT, 1, 4),
+              Nd4j.createFromArray(new float[][] {{1, 2, 3, 4}}),
+              Nd4j.createFromArray(new float[][] {{-1, 0, 1, 0}}));
+      INDArray grad = Nd4j.createFromArray(new float[][] {{0.5f, -0.25f, 0.125f, 1f}});
+      CombineGradients g = dispatcher.combineBackward(outs, gates, answered, grad);
+      assertTrue(Double.isFinite(g.gates().norm1Number().doubleValue()), share + ": " + g.gates());
+      assertTrue(g.gates().getDouble(0, 0) == 0.0, "share " + share + ": the dead peer's gate");
+      // The answering peers still learn which of them serves the row better: opposite signs.
+      assertTrue(g.gates().getDouble(0, 1) * g.gates().getDouble(0, 2) < 0, share + ": " + g.gates());
+    }
+  }
+
+  @Test
   void nobodyAnsweringNeedsTheRowShape() {
     List<INDArray> outs = outputs(GATES, 4);
     boolean[] none = new boolean[4];

@@ -2,6 +2,7 @@ package io.bittensor.router;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -166,6 +167,25 @@ class SparseGateTest {
     g.apply(grads);
     assertTrue(w0.sub(grads.weight().mul(0.5)).equalsWithEps(g.weight(), 1e-6));
     assertTrue(b0.sub(grads.bias().mul(0.5)).equalsWithEps(g.bias(), 1e-6));
+    assertEquals(1, g.steps());
+  }
+
+  @Test
+  void aNonFiniteGradientIsSkippedAndCounted() {
+    SparseGate g =
+        SparseGate.builder(X_DIM).keyDim(3).topK(2).updater(new Sgd(0.5)).random(GateGradientTest.seeded(3)).build();
+    INDArray w0 = g.weight();
+    Gating out = g.forward(context(4), keys(4));
+    GateGradients grads = g.backward(out, Nd4j.rand(DataType.FLOAT, 4, 4));
+    grads.weight().putScalar(0, 1, Float.NaN);
+    assertFalse(g.apply(grads));
+    assertEquals(w0, g.weight());
+    assertEquals(0, g.steps());
+    assertEquals(1, g.nonFiniteSkipped());
+    grads.weight().putScalar(0, 1, Float.POSITIVE_INFINITY);
+    assertFalse(g.apply(grads));
+    assertEquals(2, g.nonFiniteSkipped());
+    assertTrue(g.apply(g.backward(out, Nd4j.rand(DataType.FLOAT, 4, 4))));
     assertEquals(1, g.steps());
   }
 

@@ -16,6 +16,7 @@ final class BatchOrder {
     private final SplittableRandom rng;
     private int[] order;
     private int cursor;
+    private Batch ahead; // drawn by peek, not yet taken
 
     BatchOrder(int size, int batch, boolean continuing, SplittableRandom rng) {
         this.size = size;
@@ -28,11 +29,30 @@ final class BatchOrder {
     void startEpoch() {
         if (!continuing || order == null) {
             reshuffle();
+            ahead = null; // it belonged to the old shuffle
         }
     }
 
-    /** The next batch of {@code split} (whose size is this order's). */
+    /** The next batch of {@code split} (whose size is this order's): the peeked one if any. */
     Batch next(DataSplit split) {
+        Batch b = ahead != null ? ahead : draw(split);
+        ahead = null;
+        return b;
+    }
+
+    /**
+     * The batch the next {@link #next} will return (the same instance), without taking it: a
+     * networked step routes it while training on the current one. A peeked batch of a continuing
+     * order is not lost when the epoch stops early; it opens the next epoch.
+     */
+    Batch peek(DataSplit split) {
+        if (ahead == null) {
+            ahead = draw(split);
+        }
+        return ahead;
+    }
+
+    private Batch draw(DataSplit split) {
         if (continuing && cursor + Math.min(batch, size) > size) {
             reshuffle();
         }

@@ -4,6 +4,7 @@ import io.bittensor.neuron.Neuron;
 import io.bittensor.proto.Synapse;
 import io.bittensor.router.PendingRoute;
 import io.bittensor.router.Router;
+import io.bittensor.router.RouterGradients;
 import io.bittensor.router.RouterCall;
 import io.bittensor.session.NeuronSession;
 import java.util.List;
@@ -33,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * own synapse: that gradient would train a stale served copy of the model on the model's own
  * loss and come back through the queue, a second backward pass per step (as costly as the
  * training step itself) for a signal the training step already gives (the original sends no
- * Backward at all). Backward to the peers runs on one background thread (at most two calls
- * waiting; older ones are dropped) so the training thread does not wait a second round trip.
+ * Backward at all). The gate's step and Backward to the peers run on one background thread (at
+ * most two steps waiting; older ones are dropped, gate step included) so the training thread
+ * neither waits a second round trip nor computes the gate's gradient.
  */
 public final class NetworkStep implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkStep.class);
@@ -113,13 +115,10 @@ public final class NetworkStep implements AutoCloseable {
 
         // [b, 512] for a model that answers per example, [b, seq, 512] per token (the text model).
         INDArray grad = r.networkGrad().reshape('c', b, -1, Neuron.NETWORK_DIM);
-        // The gate learns now, on this thread. (Moving its step to the Backward thread, computed
-        // once there, turned a neuron NaN after a peer died in MnistSwarmIT, 2 runs of 2; the cause
-        // was not found, so the gate's gradient is computed here and again with the peers' Backward.)
-        router.apply(call.backward(grad, (Predicate<Synapse>) null));
-        if (answeredOtherThanSelf(call)) {
-            backward.execute(() -> sendBackward(call, grad));
-        }
+        // The gate's gradient and update, and the peers' Backward, off the training thread: one
+        // pass computes the gate's part for both.
+        boolean toPeers = answeredOtherThanSelf(call);
+        backward.execute(() -> finish(call, grad, toPeers));
         long t3 = System.nanoTime();
         phases.add(StepPhases.Phase.WAIT, t1 - t0);
         phases.add(StepPhases.Phase.TRAIN, t2 - t1);
@@ -157,10 +156,17 @@ public final class NetworkStep implements AutoCloseable {
         return phases;
     }
 
-    /** Peers' gradients for their rows, through Dendrite Backward (the gate part was done in train). */
-    private void sendBackward(RouterCall call, INDArray grad) {
+    /**
+     * The gate's step for this call and, when a peer other than ourselves answered, the peers'
+     * gradients for their rows through Dendrite Backward.
+     */
+    private void finish(RouterCall call, INDArray grad, boolean toPeers) {
         try {
-            session.remoteCalls().recordBackward(call.backward(grad, notSelf).peerResults());
+            RouterGradients g = call.backward(grad, toPeers ? notSelf : null);
+            router.apply(g);
+            if (toPeers) {
+                session.remoteCalls().recordBackward(g.peerResults());
+            }
         } catch (IllegalStateException e) {
             LOG.debug("backward skipped: {}", e.getMessage()); // the session closed meanwhile
         } catch (RuntimeException e) {

@@ -261,9 +261,9 @@ public final class NeuronTrainer implements AutoCloseable {
                 long t0 = System.nanoTime();
                 served.applyQueuedTo(model);
                 network.phases().add(StepPhases.Phase.PEER_GRADIENTS, System.nanoTime() - t0);
-                // No early route (train(model, b, next)): with it, a neuron went NaN after a peer died in
-                // MnistSwarmIT on fast clean runs; not understood yet (docs/benchmarks.md).
-                NetworkStep.Result r = network.train(model, b);
+                // The next batch is routed while this one trains (an early route; see NetworkStep).
+                Batch next = step + 1 < steps ? order.peek(train) : null;
+                NetworkStep.Result r = network.train(model, b, next);
                 s = r.step();
                 answered = r.answered();
             }

@@ -24,8 +24,8 @@ public final class StepPhases {
         WAIT("wait"),
         /** The model's training step with the network's answer. */
         TRAIN("train"),
-        /** The gate's gradient and step, and handing the peers' Backward to its thread. */
-        GATE("gate");
+        /** Handing the gate's step and the peers' Backward to their thread. */
+        GATE("hand-off");
 
         private final String label;
 
@@ -56,7 +56,7 @@ public final class StepPhases {
         return steps == 0 ? Double.NaN : nanos.getOrDefault(phase, 0L) / 1e6 / steps;
     }
 
-    /** "ms per step: peer gradients 0.4, context 2.0, route 3.1, wait 1.2, train 18.2, gate 0.9 (500 steps)". */
+    /** "ms per step: peer gradients 0.4, context 2.0, route 3.1, wait 1.2, train 18.2, hand-off 0.3 (500 steps)". */
     public String summary() {
         StringBuilder sb = new StringBuilder("ms per step:");
         for (Phase p : Phase.values()) {

@@ -2,6 +2,7 @@ package io.bittensor.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -85,5 +86,36 @@ class BatchOrderTest {
         int[] c = take(o, split); // 2 left < 4: reshuffled, full batch
         assertEquals(4, c.length);
         assertEquals(4, new HashSet<>(List.of(c[0], c[1], c[2], c[3])).size());
+    }
+
+    @Test
+    void peekShowsTheNextBatchWithoutTakingIt() {
+        DataSplit split = new Indices(10);
+        BatchOrder o = new BatchOrder(10, 4, true, new SplittableRandom(7));
+        BatchOrder same = new BatchOrder(10, 4, true, new SplittableRandom(7));
+        o.startEpoch();
+        same.startEpoch();
+        Batch peeked = o.peek(split);
+        assertSame(peeked, o.peek(split), "peeking twice draws once");
+        assertSame(peeked, o.next(split));
+        assertArrayEquals(take(same, split), peeked.inputs().toIntVector());
+        // An epoch stopped after a peek: a continuing order opens the next epoch with that batch.
+        Batch stoppedAt = o.peek(split);
+        o.startEpoch();
+        assertSame(stoppedAt, o.next(split));
+        assertArrayEquals(take(same, split), stoppedAt.inputs().toIntVector());
+    }
+
+    @Test
+    void aFreshShuffleDropsAPeekedBatch() {
+        DataSplit split = new Indices(10);
+        BatchOrder o = new BatchOrder(10, 4, false, new SplittableRandom(3));
+        SplittableRandom same = new SplittableRandom(3);
+        Epochs.shuffled(10, same);
+        o.startEpoch();
+        o.peek(split);
+        o.startEpoch();
+        int[] expected = Epochs.shuffled(10, same);
+        assertArrayEquals(java.util.Arrays.copyOf(expected, 4), take(o, split));
     }
 }

@@ -18,7 +18,7 @@ class StepPhasesTest {
         assertEquals(20.0, p.meanMillis(StepPhases.Phase.TRAIN), 1e-9);
         assertEquals(1.0, p.meanMillis(StepPhases.Phase.WAIT), 1e-9);
         assertEquals(0.0, p.meanMillis(StepPhases.Phase.CONTEXT), 1e-9);
-        assertEquals("ms per step: peer gradients 0.0, context 0.0, route 0.0, wait 1.0, train 20.0, gate 0.0 (2 steps)",
+        assertEquals("ms per step: peer gradients 0.0, context 0.0, route 0.0, wait 1.0, train 20.0, hand-off 0.0 (2 steps)",
                 p.summary());
         p.reset();
         assertEquals(0, p.steps());
