@@ -195,6 +195,11 @@ public final class NetworkStep implements AutoCloseable {
         return new Early(batch, route, synapses.size());
     }
 
+    /** Gate updates skipped so far because their gradient held NaN or infinity. */
+    public int gateStepsSkipped() {
+        return router.gate().nonFiniteSkipped();
+    }
+
     /** Where this trainer's steps spent their time since the last reset; training thread only. */
     public StepPhases phases() {
         return phases;
