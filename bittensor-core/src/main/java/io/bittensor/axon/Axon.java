@@ -10,7 +10,7 @@ import io.bittensor.transport.GrpcTransportLog;
 import io.bittensor.transport.MalformedRequestGuard;
 import io.bittensor.transport.NettyTransport;
 import io.bittensor.transport.PeerErrorLog;
-import io.bittensor.transport.TensorMessageMarshaller;
+import io.bittensor.transport.ParseBuffers;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -54,6 +54,8 @@ public final class Axon implements AutoCloseable {
     public static final String SERVICE_NAME = "Bittensor";
     /** Idle native bytes the input pool may keep: a few hundred requests of a usual shape. */
     static final long INPUT_POOL_BYTES = 64L << 20;
+    /** Idle heap bytes the request parse buffers may keep: ~200 requests of [64, 1, 512]. */
+    static final long REQUEST_BUFFER_BYTES = 32L << 20;
 
     private final AxonSettings settings;
     private final Keypair keypair;
@@ -63,6 +65,8 @@ public final class Axon implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     /** Decoded request inputs, reused warm (a fresh native array costs more than the copy). */
     private final ArrayPool inputs = new ArrayPool(INPUT_POOL_BYTES);
+    /** Requests are read into these, reused warm (a fresh heap array per request cost more). */
+    private final ParseBuffers requestBuffers = new ParseBuffers(REQUEST_BUFFER_BYTES);
     private final NettyTransport boss;
     private final NettyTransport io;
     private final Server server;
@@ -88,7 +92,7 @@ public final class Axon implements AutoCloseable {
         NonceWindow nonces = new NonceWindow(settings.nonceWindow(), b.clockMicros, settings.nonceMemory());
         GrpcTransportLog.install(); // oversized requests: counted, not a trace each
         this.service = new AxonService(settings, keypair.publicKeyHex(), neurons, nonces, workers, inputs,
-                peerErrors);
+                requestBuffers, peerErrors);
         this.boss = new NettyTransport(1, "axon-" + id + "-accept");
         this.io = new NettyTransport(settings.ioThreads(), "axon-" + id + "-io");
         InetSocketAddress address = settings.bindAddress() == null
@@ -107,8 +111,8 @@ public final class Axon implements AutoCloseable {
                 .maxConnectionAgeGrace(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)
                 // Requests whose bytes are not a TensorMessage: INVALID_ARGUMENT, not UNKNOWN.
                 .addService(MalformedRequestGuard.guard(b.listener == CallListener.NONE
-                        ? TensorMessageMarshaller.apply(service.bindService())
-                        : ServerInterceptors.intercept(TensorMessageMarshaller.apply(service.bindService()),
+                        ? service.bindService()
+                        : ServerInterceptors.intercept(service.bindService(),
                                 new CallObserver(b.listener)), peerErrors))
                 .addService(health.getHealthService())
                 .build();

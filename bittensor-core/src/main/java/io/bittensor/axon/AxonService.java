@@ -13,13 +13,25 @@ import io.bittensor.proto.ReturnCode;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.tensor.NativeTensor;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
+import io.bittensor.transport.OutgoingMessage;
+import io.bittensor.transport.OutgoingMessageMarshaller;
+import io.bittensor.transport.ParseBuffers;
 import io.bittensor.transport.PeerErrorLog;
+import io.bittensor.transport.PooledMessageMarshaller;
+import io.bittensor.transport.ReceivedMessage;
 import io.grpc.Context;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -37,8 +49,14 @@ import org.slf4j.LoggerFactory;
  * <p>Runs on gRPC's direct executor: verification and admission happen on the Netty thread that
  * parsed the request, so a refused call never waits for a worker; admitted work moves to the
  * bounded worker pool. Every path ends in exactly one reply (gRPC status OK), never an exception.
+ *
+ * <p>Bytes and ownership (docs/serialization.md): a request is parsed into a pooled buffer
+ * ({@link ReceivedMessage}), its tensors decoded into pooled arrays, and the reply streamed from
+ * the neuron's output's native memory ({@link OutgoingMessage}). The request's buffer, the
+ * decoded inputs and any private copy of the output are all held until the reply is written
+ * (a neuron may answer with its input, or a view of it), then given back, on every path.
  */
-final class AxonService extends BittensorGrpc.BittensorImplBase {
+final class AxonService {
     private static final Logger LOG = LoggerFactory.getLogger(AxonService.class);
 
     private enum Kind { FORWARD, BACKWARD }
@@ -55,6 +73,7 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     private final NonceWindow nonces;
     private final ExecutorService workers;
     private final ArrayPool inputs;
+    private final ParseBuffers requestBuffers;
     private final Semaphore admission;
     private final LongAdder[] answered = new LongAdder[ReturnCode.values().length];
     private static final long MODEL_ERROR_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
@@ -62,7 +81,8 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
     private final PeerErrorLog peerErrors;
 
     AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
-                NonceWindow nonces, ExecutorService workers, ArrayPool inputs, PeerErrorLog peerErrors) {
+                NonceWindow nonces, ExecutorService workers, ArrayPool inputs, ParseBuffers requestBuffers,
+                PeerErrorLog peerErrors) {
         this.peerErrors = peerErrors;
         this.settings = settings;
         this.neuronKey = neuronKey;
@@ -71,56 +91,95 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         this.nonces = nonces;
         this.workers = workers;
         this.inputs = inputs;
+        this.requestBuffers = requestBuffers;
         this.admission = new Semaphore(settings.workerThreads() + settings.maxQueuedCalls());
         for (int i = 0; i < answered.length; i++) {
             answered[i] = new LongAdder();
         }
     }
 
-    @Override
-    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
-        handle(Kind.FORWARD, request, out);
+    /**
+     * The {@code Bittensor} service: Forward and Backward with their wire paths and byte format
+     * unchanged, requests parsed into pooled buffers, replies streamed from native memory.
+     */
+    ServerServiceDefinition bindService() {
+        PooledMessageMarshaller requests = new PooledMessageMarshaller(requestBuffers);
+        MethodDescriptor<ReceivedMessage, OutgoingMessage> forward = BittensorGrpc.getForwardMethod()
+                .toBuilder(requests, OutgoingMessageMarshaller.INSTANCE).build();
+        MethodDescriptor<ReceivedMessage, OutgoingMessage> backward = BittensorGrpc.getBackwardMethod()
+                .toBuilder(requests, OutgoingMessageMarshaller.INSTANCE).build();
+        return ServerServiceDefinition.builder(BittensorGrpc.SERVICE_NAME)
+                .addMethod(forward, ServerCalls.asyncUnaryCall((r, out) -> handle(Kind.FORWARD, r, out)))
+                .addMethod(backward, ServerCalls.asyncUnaryCall((r, out) -> handle(Kind.BACKWARD, r, out)))
+                .build();
     }
 
-    @Override
-    public void backward(TensorMessage request, StreamObserver<TensorMessage> out) {
-        handle(Kind.BACKWARD, request, out);
-    }
-
-    private void handle(Kind kind, TensorMessage request, StreamObserver<TensorMessage> out) {
-        ServerCallStreamObserver<TensorMessage> call = (ServerCallStreamObserver<TensorMessage>) out;
+    private void handle(Kind kind, ReceivedMessage received, StreamObserver<OutgoingMessage> out) {
+        ServerCallStreamObserver<OutgoingMessage> call = (ServerCallStreamObserver<OutgoingMessage>) out;
         AtomicBoolean cancelled = new AtomicBoolean();
         // With a handler set, replying to a cancelled call is a no-op instead of an exception.
         call.setOnCancelHandler(() -> cancelled.set(true));
+        TensorMessage request = received.message();
+        boolean handedOver = false;
         try {
-            checkHeader(request);
-            authenticate(request);
-        } catch (Refusal r) {
-            refused(kind, request, r);
-            reply(call, header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage()));
-            return;
-        }
-        if (!admission.tryAcquire()) {
-            reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
-                    .setReturnMessage("overloaded: try later"));
-            return;
-        }
-        try {
-            // The call's gRPC Context goes along, so a neuron can see the caller give up
-            // (BatchingNeuron drops a queued input whose call was cancelled).
-            workers.execute(Context.current().wrap(() -> {
-                try {
-                    if (!cancelled.get()) { // the caller gave up while queued: skip the work
-                        reply(call, process(kind, request));
+            try {
+                checkHeader(request);
+                authenticate(request);
+            } catch (Refusal r) {
+                refused(kind, request, r);
+                reply(call, header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage()));
+                return;
+            }
+            if (!admission.tryAcquire()) {
+                reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
+                        .setReturnMessage("overloaded: try later"));
+                return;
+            }
+            try {
+                // The call's gRPC Context goes along, so a neuron can see the caller give up
+                // (BatchingNeuron drops a queued input whose call was cancelled).
+                workers.execute(Context.current().wrap(() -> {
+                    try (received) { // the request's buffer goes back once the reply is written
+                        if (!cancelled.get()) { // the caller gave up while queued: skip the work
+                            serve(kind, request, call);
+                        }
+                    } finally {
+                        admission.release();
                     }
-                } finally {
-                    admission.release();
-                }
-            }));
-        } catch (RejectedExecutionException e) {
-            admission.release();
-            reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
-                    .setReturnMessage("shutting down"));
+                }));
+                handedOver = true;
+            } catch (RejectedExecutionException e) {
+                admission.release();
+                reply(call, header(request).setReturnCode(ReturnCode.OVERLOADED)
+                        .setReturnMessage("shutting down"));
+            }
+        } finally {
+            if (!handedOver) {
+                received.close();
+            }
+        }
+    }
+
+    /** Processes one admitted request and writes the reply; everything held is given back after. */
+    private void serve(Kind kind, TensorMessage request, ServerCallStreamObserver<OutgoingMessage> call) {
+        Deque<AutoCloseable> held = new ArrayDeque<>(4);
+        try {
+            OutgoingMessage reply = process(kind, request, held);
+            held.push(reply);
+            reply(call, reply);
+        } finally {
+            release(held);
+        }
+    }
+
+    /** Closes what {@code held} holds, last taken first; never throws. */
+    private static void release(Deque<AutoCloseable> held) {
+        for (AutoCloseable c; (c = held.poll()) != null; ) {
+            try {
+                c.close();
+            } catch (Exception | Error e) {
+                LOG.warn("could not release a buffer: {}", e.toString());
+            }
         }
     }
 
@@ -163,23 +222,26 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         }
     }
 
-    private TensorMessage.Builder process(Kind kind, TensorMessage request) {
+    /** The reply; the pooled inputs it was made from go to {@code held}, to be kept until it is sent. */
+    private OutgoingMessage process(Kind kind, TensorMessage request, Deque<AutoCloseable> held) {
         try {
             Neuron neuron = neurons.get(request.getSynapseKey());
             if (neuron == null) {
                 throw new Refusal(ReturnCode.UNKNOWN_SYNAPSE,
                         "no synapse " + abbreviate(request.getSynapseKey()) + " here");
             }
-            Tensor result = kind == Kind.FORWARD ? forward(neuron, request) : backward(neuron, request);
-            return header(request).addTensors(result).setReturnCode(ReturnCode.OK);
+            NativeTensor result = kind == Kind.FORWARD
+                    ? forward(neuron, request, held) : backward(neuron, request, held);
+            held.push(result);
+            return OutgoingMessage.of(header(request).setReturnCode(ReturnCode.OK).build(), List.of(result));
         } catch (Refusal r) {
             refused(kind, request, r);
-            return header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage());
+            return OutgoingMessage.of(header(request).setReturnCode(r.code()).setReturnMessage(r.getMessage()).build());
         } catch (RuntimeException | Error e) {
             // Errors too (an OOM in the model, a native failure): the server must keep serving.
             logModelError(kind, request.getSynapseKey(), e);
-            return header(request).setReturnCode(ReturnCode.MODEL_ERROR)
-                    .setReturnMessage(abbreviate(String.valueOf(e)));
+            return OutgoingMessage.of(header(request).setReturnCode(ReturnCode.MODEL_ERROR)
+                    .setReturnMessage(abbreviate(String.valueOf(e))).build());
         }
     }
 
@@ -196,24 +258,24 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         }
     }
 
-    private Tensor forward(Neuron neuron, TensorMessage request) {
+    private NativeTensor forward(Neuron neuron, TensorMessage request, Deque<AutoCloseable> held) {
         if (request.getTensorsCount() != 1) {
             throw new Refusal(ReturnCode.BAD_SHAPE, "Forward takes one tensor, got " + request.getTensorsCount());
         }
         Tensor in = request.getTensors(0);
         Modality modality = checkInput(in);
-        // The input goes back to the pool once the reply is encoded (neurons keep no inputs).
-        try (ArrayPool.PooledArray px = decode(in)) {
-            INDArray x = px.array();
-            INDArray y = runNeuron(() -> neuron.forward(modality, x));
-            long[] s = x.shape();
-            checkOutput(y, new long[] {s[0], s[1], Neuron.NETWORK_DIM}, "forward");
-            return codec.encode(y.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
-                    ? y : y.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
-        }
+        // The input goes back to the pool once the reply is written (neurons keep no inputs).
+        ArrayPool.PooledArray px = decode(in);
+        held.push(px);
+        INDArray x = px.array();
+        INDArray y = runNeuron(() -> neuron.forward(modality, x));
+        long[] s = x.shape();
+        checkOutput(y, new long[] {s[0], s[1], Neuron.NETWORK_DIM}, "forward");
+        // FLOAT32 on the wire: another dtype is cast into the tensor's private copy.
+        return codec.encodeNative(y, Modality.TENSOR, false, org.nd4j.linalg.api.buffer.DataType.FLOAT);
     }
 
-    private Tensor backward(Neuron neuron, TensorMessage request) {
+    private NativeTensor backward(Neuron neuron, TensorMessage request, Deque<AutoCloseable> held) {
         if (request.getTensorsCount() != 2) {
             throw new Refusal(ReturnCode.BAD_SHAPE,
                     "Backward takes [inputs, grads], got " + request.getTensorsCount() + " tensor(s)");
@@ -230,12 +292,14 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
             throw new Refusal(ReturnCode.BAD_DTYPE, "grads must be FLOAT32 or FLOAT64, got "
                     + grad.getDtype());
         }
-        try (ArrayPool.PooledArray px = decode(in); ArrayPool.PooledArray pg = decode(grad)) {
-            return backward(neuron, modality, px.array(), pg.array());
-        }
+        ArrayPool.PooledArray px = decode(in);
+        held.push(px);
+        ArrayPool.PooledArray pg = decode(grad);
+        held.push(pg);
+        return backward(neuron, modality, px.array(), pg.array());
     }
 
-    private Tensor backward(Neuron neuron, Modality modality, INDArray x, INDArray g) {
+    private NativeTensor backward(Neuron neuron, Modality modality, INDArray x, INDArray g) {
         double norm = g.norm2Number().doubleValue();
         if (!Double.isFinite(norm)) {
             throw new Refusal(ReturnCode.NON_FINITE, "grads contain NaN or infinity");
@@ -246,8 +310,8 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         INDArray gradients = g;
         INDArray dx = runNeuron(() -> neuron.backward(modality, x, gradients));
         checkOutput(dx, x.shape(), "backward");
-        return codec.encode(dx.dataType().isFPType()
-                ? dx : dx.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT), Modality.TENSOR);
+        return dx.dataType().isFPType() ? codec.encodeNative(dx, Modality.TENSOR, false)
+                : codec.encodeNative(dx, Modality.TENSOR, false, org.nd4j.linalg.api.buffer.DataType.FLOAT);
     }
 
     private interface NeuronCall {
@@ -327,10 +391,15 @@ final class AxonService extends BittensorGrpc.BittensorImplBase {
         return key.length() <= MAX_HEADER_CHARS ? b.setSynapseKey(key) : b;
     }
 
-    private void reply(ServerCallStreamObserver<TensorMessage> call, TensorMessage.Builder reply) {
-        answered[reply.getReturnCodeValue()].increment();
+    private void reply(ServerCallStreamObserver<OutgoingMessage> call, TensorMessage.Builder reply) {
+        reply(call, OutgoingMessage.of(reply.build()));
+    }
+
+    /** Sends {@code reply}; gRPC writes it out before onNext returns, so what it reads may go after. */
+    private void reply(ServerCallStreamObserver<OutgoingMessage> call, OutgoingMessage reply) {
+        answered[reply.returnCode().getNumber()].increment();
         try {
-            call.onNext(reply.build());
+            call.onNext(reply);
             call.onCompleted();
         } catch (RuntimeException e) {
             // The transport went away under us (client reset); nothing left to answer.

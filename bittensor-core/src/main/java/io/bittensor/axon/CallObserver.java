@@ -2,7 +2,8 @@ package io.bittensor.axon;
 
 import io.bittensor.proto.BittensorGrpc;
 import io.bittensor.proto.ReturnCode;
-import io.bittensor.proto.TensorMessage;
+import io.bittensor.transport.OutgoingMessage;
+import io.bittensor.transport.ReceivedMessage;
 import io.bittensor.telemetry.CallEvent;
 import io.bittensor.telemetry.CallListener;
 import io.grpc.ForwardingServerCall;
@@ -45,9 +46,9 @@ final class CallObserver implements ServerInterceptor {
                 next.startCall(observed, headers)) {
             @Override
             public void onMessage(Q message) {
-                if (message instanceof TensorMessage m) {
-                    observed.peer = m.getNeuronKey();
-                    observed.bytesIn = m.getSerializedSize();
+                if (message instanceof ReceivedMessage m) {
+                    observed.peer = m.message().getNeuronKey();
+                    observed.bytesIn = m.wireLength();
                 }
                 super.onMessage(message);
             }
@@ -70,9 +71,9 @@ final class CallObserver implements ServerInterceptor {
 
         @Override
         public void sendMessage(R message) {
-            if (message instanceof TensorMessage m) {
-                code = m.getReturnCode();
-                bytesOut = m.getSerializedSize();
+            if (message instanceof OutgoingMessage m) {
+                code = m.returnCode();
+                bytesOut = m.serializedSize();
             }
             super.sendMessage(message);
         }

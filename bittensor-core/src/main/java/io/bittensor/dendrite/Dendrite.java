@@ -1,6 +1,9 @@
 package io.bittensor.dendrite;
 
 import io.bittensor.transport.NettyTransport;
+import io.bittensor.transport.ParseBuffers;
+import io.bittensor.transport.PooledMessageMarshaller;
+import io.bittensor.transport.ReceivedMessage;
 import io.bittensor.transport.TensorMessageMarshaller;
 import io.bittensor.crypto.Keypair;
 import io.bittensor.crypto.NonceWindow;
@@ -19,6 +22,7 @@ import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
@@ -78,6 +82,11 @@ public final class Dendrite implements AutoCloseable {
     private final NettyTransport transport;
     private final ChannelPool channels;
     private final CallListener listener;
+    /** Idle heap bytes of reply parse buffers kept: ~100 replies of [64, 1, 512]. */
+    static final long REPLY_BUFFER_BYTES = 16L << 20;
+    /** Forward and Backward: requests written by protobuf, replies parsed into pooled buffers. */
+    private final MethodDescriptor<TensorMessage, ReceivedMessage> forwardMethod;
+    private final MethodDescriptor<TensorMessage, ReceivedMessage> backwardMethod;
     private volatile boolean closed;
 
     private Dendrite(Builder b) {
@@ -85,6 +94,10 @@ public final class Dendrite implements AutoCloseable {
         this.listener = b.listener;
         this.keypair = b.keypair != null ? b.keypair : Keypair.generate();
         this.codec = new TensorCodec(settings.tensorLimits());
+        // Replies are decoded (copied) as soon as they complete, then their buffer is reused.
+        PooledMessageMarshaller replies = new PooledMessageMarshaller(new ParseBuffers(REPLY_BUFFER_BYTES));
+        this.forwardMethod = TensorMessageMarshaller.FORWARD.toBuilder(TensorMessageMarshaller.INSTANCE, replies).build();
+        this.backwardMethod = TensorMessageMarshaller.BACKWARD.toBuilder(TensorMessageMarshaller.INSTANCE, replies).build();
         this.clockMicros = b.clockMicros;
         this.backoff = new Backoff(settings.banInitial(), settings.banMax(), b.clockNanos,
                 settings.maxRemembered());
@@ -248,19 +261,25 @@ public final class Dendrite implements AutoCloseable {
             bytes[0] = message.getSerializedSize();
         }
         long start = System.nanoTime();
-        StreamObserver<TensorMessage> observer = new StreamObserver<>() {
-            private TensorMessage reply;
+        StreamObserver<ReceivedMessage> observer = new StreamObserver<>() {
+            private ReceivedMessage reply;
 
             @Override
-            public void onNext(TensorMessage value) {
+            public void onNext(ReceivedMessage value) {
+                if (reply != null) {
+                    reply.close(); // a unary call has one; never expected
+                }
                 reply = value;
                 if (bytes != null) {
-                    bytes[1] = value.getSerializedSize();
+                    bytes[1] = value.wireLength();
                 }
             }
 
             @Override
             public void onError(Throwable t) {
+                if (reply != null) {
+                    reply.close();
+                }
                 Status status = Status.fromThrowable(t);
                 String detail = status.getCode() + (status.getDescription() == null ? ""
                         : ": " + status.getDescription());
@@ -270,13 +289,17 @@ public final class Dendrite implements AutoCloseable {
 
             @Override
             public void onCompleted() {
-                result.complete(interpret(forward, key, reply, expected, dtype, System.nanoTime() - start));
+                // Decoded (copied out) before its buffer goes back to the pool.
+                try (ReceivedMessage r = reply) {
+                    result.complete(interpret(forward, key, r == null ? null : r.message(), expected, dtype,
+                            System.nanoTime() - start));
+                }
             }
         };
         try {
-            // Our marshaller: replies parsed with one copy of the tensor bytes fewer.
-            ClientCall<TensorMessage, TensorMessage> call = channels.get(target).newCall(
-                    forward ? TensorMessageMarshaller.FORWARD : TensorMessageMarshaller.BACKWARD,
+            // Replies parsed into pooled buffers, tensors aliased there and decoded on completion.
+            ClientCall<TensorMessage, ReceivedMessage> call = channels.get(target).newCall(
+                    forward ? forwardMethod : backwardMethod,
                     CallOptions.DEFAULT.withDeadlineAfter(settings.timeout().toNanos(), TimeUnit.NANOSECONDS));
             ClientCalls.asyncUnaryCall(call, message, observer);
         } catch (RuntimeException e) {

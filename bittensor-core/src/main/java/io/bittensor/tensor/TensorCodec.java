@@ -82,20 +82,8 @@ public final class TensorCodec {
         Objects.requireNonNull(modality, "modality");
         DataType wireType = wireTypeFor(array.dataType(), modality);
         WireType wt = WireType.of(wireType);
-        long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
-        if (byteLength > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("tensor of " + array.length() + " " + wireType
-                    + " elements is " + byteLength + " bytes; a protobuf message holds < 2 GiB");
-        }
-
-        Tensor.Builder out = Tensor.newBuilder()
-                .setVersion(WIRE_VERSION)
-                .setDtype(wt.wire)
-                .setModality(modality)
-                .setRequiresGrad(requiresGrad && modality != Modality.TEXT);
-        for (long d : array.shape()) {
-            out.addShape(d);
-        }
+        long byteLength = byteLength(array, wt);
+        Tensor.Builder out = header(array, wt, modality, requiresGrad);
         if (byteLength == 0) {
             return out.build();
         }
@@ -130,6 +118,87 @@ public final class TensorCodec {
         }
     }
 
+    /**
+     * What {@link #encode(INDArray, Modality, boolean)} gives, except that the bytes stay in
+     * native memory until the tensor is written ({@link NativeTensor#writeBuffer}): no heap copy of
+     * the elements is made. {@code array} itself is read then if it is a dense C-ordered array of
+     * the wire dtype; a view, another order or dtype is first copied into a private dense array
+     * that {@link NativeTensor#close()} frees.
+     *
+     * <p>So {@code array} must stay open and unchanged until the tensor is written, and the
+     * tensor should be closed once written (or not needed).
+     *
+     * @throws IllegalArgumentException as {@link #encode(INDArray, Modality, boolean)}
+     */
+    public NativeTensor encodeNative(INDArray array, Modality modality, boolean requiresGrad) {
+        return encodeNative(array, modality, requiresGrad, array.dataType());
+    }
+
+    /**
+     * {@link #encodeNative(INDArray, Modality, boolean)} of {@code array} cast to {@code type}
+     * (the cast goes into the tensor's private copy; nothing is cast if the types match).
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public NativeTensor encodeNative(INDArray array, Modality modality, boolean requiresGrad,
+                                     DataType type) {
+        Objects.requireNonNull(array, "array");
+        Objects.requireNonNull(modality, "modality");
+        Objects.requireNonNull(type, "type");
+        DataType wireType = wireTypeFor(type, modality);
+        WireType wt = WireType.of(wireType);
+        long byteLength = byteLength(array, wt);
+        Tensor meta = header(array, wt, modality, requiresGrad).build();
+        if (byteLength == 0) {
+            return new NativeTensor(meta, null, false, 0);
+        }
+        if (!NATIVE_LITTLE_ENDIAN) { // rare: swap into heap bytes now, as encode does
+            INDArray typed = array.dataType() == wireType ? array : array.castTo(wireType);
+            return NativeTensor.ofHeap(encode(typed, modality, requiresGrad));
+        }
+        if (array.dataType() == wireType && isDense(array)) {
+            return new NativeTensor(meta, array, false, (int) byteLength);
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray dense = array.dataType() != wireType ? array.castTo(wireType) : array;
+            if (!isDense(dense)) {
+                INDArray cast = dense;
+                dense = dense.dup('c');
+                if (cast != array && cast.closeable()) {
+                    cast.close(); // a cast view: only the dense copy is kept
+                }
+            }
+            if (!isDense(dense)) {
+                throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
+            }
+            return new NativeTensor(meta, dense, true, (int) byteLength);
+        } finally {
+            Reference.reachabilityFence(array);
+        }
+    }
+
+    private static long byteLength(INDArray array, WireType wt) {
+        long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
+        if (byteLength > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("tensor of " + array.length() + " " + wt.type
+                    + " elements is " + byteLength + " bytes; a protobuf message holds < 2 GiB");
+        }
+        return byteLength;
+    }
+
+    /** Every field but {@code buffer}. */
+    private static Tensor.Builder header(INDArray array, WireType wt, Modality modality,
+                                         boolean requiresGrad) {
+        Tensor.Builder out = Tensor.newBuilder()
+                .setVersion(WIRE_VERSION)
+                .setDtype(wt.wire)
+                .setModality(modality)
+                .setRequiresGrad(requiresGrad && modality != Modality.TEXT);
+        for (long d : array.shape()) {
+            out.addShape(d);
+        }
+        return out;
+    }
+
     private static DataType wireTypeFor(DataType type, Modality modality) {
         switch (modality) {
             case IMAGE:
@@ -157,6 +226,16 @@ public final class TensorCodec {
         }
         ByteBuffer nio = array.data().asNio();
         return nio.capacity() == byteLength ? nio : null;
+    }
+
+    /**
+     * True when the array is exactly its own buffer's elements in C order: what {@link
+     * #exactBytes} checks, without making an NIO view (which costs JavaCPP lookups per call);
+     * {@link NativeTensor#writeBuffer} checks the view's size when it makes one.
+     */
+    private static boolean isDense(INDArray array) {
+        return array.ordering() == 'c' && array.offset() == 0
+                && array.data().length() == array.length() && hasCStrides(array);
     }
 
     /** Strides of a dense C-ordered array; a dimension of size 1 may have any stride. */

@@ -73,6 +73,12 @@ public final class TensorMessageMarshaller implements MethodDescriptor.Marshalle
     private static byte[] readKnown(InputStream stream) throws IOException {
         int length = stream.available();
         byte[] bytes = new byte[length];
+        readExactly(stream, bytes, length);
+        return bytes;
+    }
+
+    /** Reads exactly {@code length} bytes, the whole stream, into {@code bytes}; else IOException. */
+    static void readExactly(InputStream stream, byte[] bytes, int length) throws IOException {
         int read = stream.readNBytes(bytes, 0, length);
         if (read != length) {
             throw new IOException("the stream ended after " + read + " of the " + length
@@ -81,7 +87,6 @@ public final class TensorMessageMarshaller implements MethodDescriptor.Marshalle
         if (stream.read() != -1) {
             throw new IOException("the stream is longer than it said");
         }
-        return bytes;
     }
 
     /**

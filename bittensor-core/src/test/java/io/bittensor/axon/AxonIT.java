@@ -361,6 +361,80 @@ class AxonIT {
         await(() -> axon.stats().inFlight() == 0);
     }
 
+    /**
+     * Replies are streamed from the neuron's output after it returns, and request buffers and
+     * decoded inputs are pooled: a neuron answering with its very input (or a private F-order
+     * copy of it) under concurrent callers must still give every caller exactly its own values,
+     * so no pooled buffer or array is reused before its reply is written.
+     */
+    @Test
+    void concurrentCallersOfANeuronThatAnswersWithItsInputEachGetTheirOwnValues() throws Exception {
+        Neuron identity = new Neuron() {
+            @Override
+            public INDArray forwardTensor(INDArray x) {
+                return x;
+            }
+        };
+        Neuron fOrder = new Neuron() {
+            @Override
+            public INDArray forwardTensor(INDArray x) {
+                return x.dup('f');
+            }
+        };
+        Axon axon = start(Axon.builder().workerThreads(4).serve("id", identity).serve("f", fOrder));
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", axon.port()).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
+        closeMe.add(() -> {
+            ch.shutdownNow();
+            ch.awaitTermination(5, TimeUnit.SECONDS);
+        });
+        var stub = BittensorGrpc.newFutureStub(ch);
+        int callers = 8;
+        int rounds = 25;
+        java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(callers);
+        try {
+            List<java.util.concurrent.Future<Integer>> done = new ArrayList<>();
+            for (int c = 0; c < callers; c++) {
+                int caller = c;
+                done.add(ex.submit(() -> {
+                    int ok = 0;
+                    for (int r = 0; r < rounds; r++) {
+                        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 1 + (r % 2), 512).addi(caller * 10 + r);
+                        String key = r % 3 == 0 ? "f" : "id";
+                        TensorMessage reply = stub.withDeadlineAfter(30, TimeUnit.SECONDS)
+                                .forward(request(key, CODEC.encode(x, Modality.TENSOR))).get(30, TimeUnit.SECONDS);
+                        assertEquals(ReturnCode.OK, reply.getReturnCode(), reply.getReturnMessage());
+                        assertEquals(x, CODEC.decode(reply.getTensors(0)), "caller " + caller + " round " + r);
+                        ok++;
+                    }
+                    return ok;
+                }));
+            }
+            for (var f : done) {
+                assertEquals(rounds, f.get(120, TimeUnit.SECONDS));
+            }
+        } finally {
+            ex.shutdownNow();
+            assertTrue(ex.awaitTermination(10, TimeUnit.SECONDS));
+        }
+        // The Dendrite's replies are parsed into pooled buffers too: a fan-out of distinct inputs
+        // to the same synapse gets each its own values back, decoded before a buffer is reused.
+        Dendrite dendrite = dendrite();
+        Synapse id = synapse("id", "127.0.0.1", axon.port());
+        for (int r = 0; r < 5; r++) {
+            List<INDArray> xs = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                xs.add(Nd4j.rand(DataType.FLOAT, 8, 1, 512).addi(100 * r + i));
+            }
+            DendriteCall call = dendrite.forward(java.util.Collections.nCopies(xs.size(), id), xs, Modality.TENSOR);
+            for (int i = 0; i < xs.size(); i++) {
+                assertEquals(ReturnCode.OK, call.results().get(i).code());
+                assertEquals(xs.get(i), call.outputs().get(i), "fan-out " + r + " peer " + i);
+            }
+        }
+        await(() -> axon.stats().inFlight() == 0);
+    }
+
     @Test
     void closeEndsEveryThreadItStarted() {
         java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();

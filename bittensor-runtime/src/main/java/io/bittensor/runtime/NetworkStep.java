@@ -1,6 +1,7 @@
 package io.bittensor.runtime;
 
 import io.bittensor.neuron.Neuron;
+import io.bittensor.proto.Modality;
 import io.bittensor.proto.Synapse;
 import io.bittensor.router.PendingRoute;
 import io.bittensor.router.Router;
@@ -11,6 +12,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Predicate;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -36,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * training step itself) for a signal the training step already gives (the original sends no
  * Backward at all). The gate's step and Backward to the peers run on one background thread (at
  * most two steps waiting; older ones are dropped, gate step included) so the training thread
- * neither waits a second round trip nor computes the gate's gradient.
+ * neither waits a second round trip nor computes the gate's gradient. An early route's gating,
+ * dispatch and calls run on a second background thread, while this step trains; the router
+ * context is computed on the training thread, the only one that touches the model.
  */
 public final class NetworkStep implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkStep.class);
@@ -45,6 +51,7 @@ public final class NetworkStep implements AutoCloseable {
 
     private final NeuronSession session;
     private final Router router;
+    private final ThreadPoolExecutor routing;
     private final ThreadPoolExecutor backward;
     private final Predicate<Synapse> notSelf;
     private final StepPhases phases = new StepPhases();
@@ -71,6 +78,13 @@ public final class NetworkStep implements AutoCloseable {
         this.session = session;
         this.notSelf = selfSynapseKey == null ? s -> true : s -> !selfSynapseKey.equals(s.getSynapseKey());
         this.router = Router.builder(contextDim, session.dendrite()).topK(topK).random(new Random(seed)).build();
+        // At most one early route is pending at a time (the next call awaits it), so a small
+        // queue is never full.
+        this.routing = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(2), r -> {
+            Thread t = new Thread(r, "network-route");
+            t.setDaemon(true);
+            return t;
+        });
         this.backward = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(2), r -> {
             Thread t = new Thread(r, "network-backward");
             t.setDaemon(true);
@@ -101,12 +115,12 @@ public final class NetworkStep implements AutoCloseable {
         long b = batch.inputs().size(0);
         Early early = this.early;
         this.early = null;
-        Early current = early != null && early.batch() == batch ? early : route(model, batch, synapses);
+        Early current = early != null && early.batch() == batch ? early : route(model, batch, synapses, false);
         if (next != null) {
-            this.early = route(model, next, synapses);
+            this.early = route(model, next, synapses, true);
         }
         long t0 = System.nanoTime();
-        RouterCall call = current.route().await();
+        RouterCall call = current.pending().await();
         session.remoteCalls().recordForward(call.results());
         long t1 = System.nanoTime();
 
@@ -136,19 +150,54 @@ public final class NetworkStep implements AutoCloseable {
         return false;
     }
 
-    /** A batch whose peers have been called; {@code peers} = synapses known when it was routed. */
-    private record Early(Batch batch, PendingRoute route, int peers) {}
+    /**
+     * A batch whose routing has started; {@code peers} = synapses known when it was routed.
+     * {@code route} completes once the gate has run and the peers have been called.
+     */
+    private record Early(Batch batch, Future<PendingRoute> route, int peers) {
+        /** The pending route, once the routing thread has called the peers. */
+        PendingRoute pending() {
+            try {
+                return route.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while routing", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IllegalStateException("routing failed", e.getCause());
+            }
+        }
+    }
 
-    /** Computes the batch's router context and calls its peers, without waiting for them. */
-    private Early route(NeuronModel model, Batch batch, List<Synapse> synapses) {
+    /**
+     * Computes the batch's router context (on this thread: it reads the model) and then gates,
+     * dispatches and calls its peers: on the routing thread when {@code async}, so that an early
+     * route overlaps this thread's training step (gating, encoding and signing take a few ms per
+     * step that the second core can do), else here.
+     */
+    private Early route(NeuronModel model, Batch batch, List<Synapse> synapses, boolean async) {
         long t0 = System.nanoTime();
         INDArray inputs = batch.inputs();
         INDArray context = model.routerContext(inputs);
+        INDArray remote = model.remoteInputs(inputs);
+        Modality modality = model.modality();
         long t1 = System.nanoTime();
-        PendingRoute route = router.route(context, model.remoteInputs(inputs), model.modality(), synapses);
         phases.add(StepPhases.Phase.CONTEXT, t1 - t0);
+        Future<PendingRoute> route;
+        if (async) {
+            route = routing.submit(() -> router.route(context, remote, modality, synapses));
+        } else {
+            route = CompletableFuture.completedFuture(router.route(context, remote, modality, synapses));
+        }
         phases.add(StepPhases.Phase.ROUTE, System.nanoTime() - t1);
         return new Early(batch, route, synapses.size());
+    }
+
+    /** Gate updates skipped so far because their gradient held NaN or infinity. */
+    public int gateStepsSkipped() {
+        return router.gate().nonFiniteSkipped();
     }
 
     /** Where this trainer's steps spent their time since the last reset; training thread only. */
@@ -174,14 +223,18 @@ public final class NetworkStep implements AutoCloseable {
         }
     }
 
-    /** Stops the Backward thread (waiting up to 5 s for a call in flight). */
+    /** Stops the routing and Backward threads (waiting up to 5 s each for work in flight). */
     @Override
     public void close() {
         early = null; // its calls end by their deadline; nothing is sent back
+        routing.shutdownNow();
         backward.shutdownNow();
         try {
             if (!backward.awaitTermination(5, TimeUnit.SECONDS)) {
                 LOG.warn("a Backward call was still running after 5 s");
+            }
+            if (!routing.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("routing was still running after 5 s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -334,14 +334,17 @@ public final class NeuronTrainer implements AutoCloseable {
                         c.backwardOk(), c.backward())));
         LOG.info(sb.substring(0, sb.length() - 1));
         if (network.phases().steps() > 0) {
-            LOG.info("network step, {}; served Forward {}, Backward {} ms per call", network.phases().summary(),
-                    fmt(served.meanForwardMillis()), fmt(served.meanBackwardMillis()));
+            int skipped = network.gateStepsSkipped();
+            LOG.info("network step, {}; served Forward {}, Backward {}{}", network.phases().summary(),
+                    perCall(served.meanForwardMillis()), perCall(served.meanBackwardMillis()),
+                    skipped == 0 ? "" : "; gate steps skipped (non-finite gradient) " + skipped);
             network.phases().reset();
         }
     }
 
-    private static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.1f", v);
+    /** "4.9 ms per call", or "no calls" (a lone neuron gets no Backward). */
+    private static String perCall(double millis) {
+        return Double.isNaN(millis) ? "no calls" : String.format(Locale.ROOT, "%.1f ms per call", millis);
     }
 
     private static String abbreviate(String synapseKey) {

@@ -6,12 +6,20 @@ import io.bittensor.proto.Modality;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.tensor.NativeTensor;
 import io.bittensor.tensor.TensorCodec;
+import io.bittensor.transport.OutgoingMessage;
+import io.bittensor.transport.OutgoingMessageMarshaller;
+import io.bittensor.transport.ParseBuffers;
+import io.bittensor.transport.PooledMessageMarshaller;
+import io.bittensor.transport.ReceivedMessage;
 import io.bittensor.transport.TensorMessageMarshaller;
+import io.grpc.Drainable;
 import io.grpc.KnownLength;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -80,6 +88,13 @@ public final class SerializationBench {
         TensorMessage message = TensorMessage.newBuilder().setVersion("0.0.0")
                 .addTensors(tensor).build();
         byte[] wire = new byte[message.getSerializedSize() + 64]; // reused output buffer
+        // The Axon's path: replies streamed from native memory, requests parsed into pooled buffers.
+        ParseBuffers parseBuffers = new ParseBuffers(64L << 20);
+        PooledMessageMarshaller pooledParse = new PooledMessageMarshaller(parseBuffers);
+        ArrayOut out = new ArrayOut(wire);
+        TensorMessage header = TensorMessage.newBuilder().setVersion("0.0.0").build();
+        int wireLength = encodeAndWrite(codec, array, wire);
+        byte[] received = Arrays.copyOf(wire, wireLength); // a message as it arrives, for parse-only rows
 
         String[] names = {
             "plain byte[] copy (System.arraycopy)",
@@ -94,6 +109,10 @@ public final class SerializationBench {
             "wire: ... +aliasing parse+pooled decode",
             "wire: ... as above, gRPC-like parse stream",
             "(bench) native -> reused byte[] copy",
+            "native stream: encodeNative + drain (send)",
+            "pooled parse + pooled decode (receive)",
+            "wire: native stream+pooled parse+pooled dec",
+            "wire: native stream+pooled parse+new INDArray",
         };
         Op[] ops = {
             () -> {
@@ -139,6 +158,29 @@ public final class SerializationBench {
                 array.data().asNio().get(dst);
                 return dst[dst.length - 1];
             },
+            () -> drainNative(codec, array, header, out), // what the Axon's reply costs to write
+            () -> { // what the Axon's request costs to read
+                try (ReceivedMessage in = pooledParse.parse(new GrpcLikeStream(received, received.length));
+                     ArrayPool.PooledArray p = codec.decode(in.message().getTensors(0), pool)) {
+                    return p.array().length();
+                }
+            },
+            () -> { // both: the whole round trip the Axon's way
+                int n = drainNative(codec, array, header, out);
+                try (ReceivedMessage in = pooledParse.parse(new GrpcLikeStream(wire, n));
+                     ArrayPool.PooledArray p = codec.decode(in.message().getTensors(0), pool)) {
+                    return p.array().length();
+                }
+            },
+            () -> { // the same, decoded into a new INDArray (closed at once, as a pool would)
+                int n = drainNative(codec, array, header, out);
+                try (ReceivedMessage in = pooledParse.parse(new GrpcLikeStream(wire, n))) {
+                    INDArray fresh = codec.decode(in.message().getTensors(0));
+                    long len = fresh.length();
+                    fresh.close();
+                    return len;
+                }
+            },
         };
 
         double[][] nanosPerOp = new double[ops.length][rounds];
@@ -163,6 +205,9 @@ public final class SerializationBench {
         }
         reused.close();
         pool.close();
+        if (parseBuffers.idleBytes() > parseBuffers.maxIdleBytes()) {
+            throw new IllegalStateException("parse buffers over their bound");
+        }
         return rows;
     }
 
@@ -174,6 +219,45 @@ public final class SerializationBench {
         CodedOutputStream cos = CodedOutputStream.newInstance(wire);
         out.writeTo(cos);
         return cos.getTotalBytesWritten();
+    }
+
+    /**
+     * Writes a one-tensor message the Axon's way: the tensor's bytes streamed from the array's
+     * native memory by the marshaller gRPC is given ({@link Drainable}), into {@code out}.
+     */
+    private static int drainNative(TensorCodec codec, INDArray array, TensorMessage header, ArrayOut out)
+            throws IOException {
+        NativeTensor t = codec.encodeNative(array, Modality.TENSOR, false);
+        try (OutgoingMessage m = OutgoingMessage.of(header, List.of(t))) {
+            InputStream s = OutgoingMessageMarshaller.INSTANCE.stream(m);
+            out.reset();
+            return ((Drainable) s).drainTo(out);
+        }
+    }
+
+    /** A reused fixed array as an OutputStream: stands for gRPC's (pooled) transport buffers. */
+    private static final class ArrayOut extends OutputStream {
+        private final byte[] buf;
+        private int pos;
+
+        ArrayOut(byte[] buf) {
+            this.buf = buf;
+        }
+
+        void reset() {
+            pos = 0;
+        }
+
+        @Override
+        public void write(int b) {
+            buf[pos++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            System.arraycopy(b, off, buf, pos, len);
+            pos += len;
+        }
     }
 
     /**
