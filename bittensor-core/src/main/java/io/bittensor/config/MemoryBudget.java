@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * owners, grow with the heap limit (ND4J-NOTES.md; docs/reliability.md).
  *
  * <p>JavaCPP's own resident check ({@value #MAX_PHYSICAL_BYTES}) reads the process's RSS at every
- * native allocation, which cost a third of the MNIST neuron's training speed (docs/benchmarks.md),
+ * native allocation, which cost up to a third of the MNIST neuron's speed (docs/benchmarks.md),
  * so it is off (0) unless given on the command line; given, it is kept (strict: allocations past
  * it fail) and the default {@value #MAX_RSS} is not added.
  *

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * arrays) and JavaCPP's malloc_trim (so the freed memory leaves the process), and logs a WARN at
  * most once a minute.
  * It replaces JavaCPP's {@value MemoryBudget#MAX_PHYSICAL_BYTES}, which reads the RSS at every
- * native allocation (a third of MNIST's training speed). The hard bound on ND4J's arrays stays
+ * native allocation (up to a third of MNIST's training speed, docs/benchmarks.md). The hard bound on ND4J's arrays stays
  * JavaCPP's {@value MemoryBudget#MAX_BYTES}; this cap is a trigger, so RSS can pass it between
  * checks. Where {@code /proc/self/status} is absent (not Linux) it does nothing and says so once.
  */
