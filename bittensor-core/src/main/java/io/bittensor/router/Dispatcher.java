@@ -214,7 +214,7 @@ public final class Dispatcher {
     // be a denormal float), 1/s overflowed to infinity and inf·0 turned the gate NaN for good.
     INDArray a = answeredMask(answered, dt);
     INDArray h = gates.mulRowVector(a);
-    INDArray s = Transforms.max(safeRowSums(h), MIN_ANSWERED_MASS, false);
+    INDArray s = Transforms.max(h.sum(true, 1), MIN_ANSWERED_MASS, false); // s = 0 rows: numerator 0
     INDArray inner = c.effective().mul(dEffective).sum(true, 1); // [batch, 1]
     INDArray dGates = dEffective.subColumnVector(inner).mulRowVector(a).divColumnVector(s);
     // Only routed gates are variables of combine; zero gates are structurally absent.

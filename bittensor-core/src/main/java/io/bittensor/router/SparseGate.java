@@ -205,7 +205,7 @@ public final class SparseGate {
     INDArray gates = gating.gates();
     INDArray dG = gradGates.castTo(dataType).mul(gating.mask());
     INDArray inner = gates.mul(dG).sum(true, 1);
-    INDArray dScores = dG.subiColumnVector(inner).muli(gates).muli(gating.mask());
+    INDArray dScores = dG.subiColumnVector(inner).muli(gates); // gates are 0 off the mask
     // scores = query · keysᵀ, query = x · Wᵀ + b.
     INDArray dQuery = dScores.mmul(gating.keys()); // [batch, keyDim]
     INDArray dWeight = dQuery.transpose().mmul(gating.context()); // [keyDim, xDim]
