@@ -10,9 +10,7 @@ import io.bittensor.runtime.NeuronSpec;
 import io.bittensor.runtime.ParameterUpdaters;
 import io.bittensor.runtime.ServedBackward;
 import io.bittensor.runtime.StepResult;
-import io.bittensor.tensor.CachedGradients;
 import io.bittensor.training.CosineDecaySchedule;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,22 +18,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nd4j.autodiff.loss.LossReduce;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
-import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
-import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Pooling2DConfig;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
- * The MNIST neuron's model, after the original's MNIST synapse, as one SameDiff graph.
+ * The MNIST neuron's model, after the original's MNIST synapse. Its arithmetic, forward and
+ * backward, is {@link MnistEngine}'s (libnd4j ops, no SameDiff graph).
  *
  * <pre>
  * images [b,1,28,28] in [0,1] ─ normalize ─ conv 5×5 (10) ─ maxpool 2 ─ relu
@@ -57,10 +49,10 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * {@link #forwardImage local output}: as in the original, the transform, zero-padded to 512.
  *
  * <p>Threads: the training thread owns the model it trains; serve a {@link #copy()}. On a copy that
- * nobody trains, {@link #forwardImage} may run on many threads at once (SameDiff keeps one
- * inference session per thread) and {@link #backwardImage} with them (gradient calls are
- * serialized on the model). Training steps and {@link #applyGradients} change parameters in place
- * and must not overlap other calls on the same instance.
+ * nobody trains, {@link #forwardImage} may run on many threads at once (inference allocates its
+ * own arrays) and {@link #backwardImage} with them (gradient passes are serialized on the model,
+ * whose engine reuses its buffers). Training steps and {@link #applyGradients} change parameters
+ * in place and must not overlap other calls on the same instance.
  */
 public final class MnistModel implements NeuronModel {
     public static final int TRANSFORM_DIM = 320;
@@ -71,28 +63,8 @@ public final class MnistModel implements NeuronModel {
     /** Channels after the second conv: the dropout mask zeroes whole channels, like nn.Dropout2d. */
     static final int CONV2_CHANNELS = 20;
 
-    // MNIST pixel mean and standard deviation, as the original's Normalize((0.1307,), (0.3081,)).
-    private static final double MEAN = 0.1307;
-    private static final double STD = 0.3081;
-
-    // Placeholder and output names.
-    static final String IMAGES = "images";
-    static final String LABELS = "labels";
-    static final String MASK = "dropout_mask";
-    static final String NETWORK = "network";
-    static final String SERVED_GRAD = "served_grad";
-    static final String TRANSFORM = "transform";
-    static final String STUDENT = "student";
-    static final String LOCAL_LOGITS = "local_logits";
-    static final String REMOTE_LOGITS = "remote_logits";
-    static final String LOCAL_LOSS = "local_loss";
-    static final String REMOTE_LOSS = "remote_loss";
-    static final String DISTILL_LOSS = "distill_loss";
-    static final String TOTAL_LOSS = "total_loss";
-    static final String SERVED_LOSS = "served_loss";
-
-    /** Which loss the graph's gradient function currently differentiates. */
-    private enum Mode { LOCAL, NETWORK, SERVED }
+    /** Idle inference scratch sets kept per model: the training thread's router context and a served Forward. */
+    private static final int INFERENCE_SCRATCH_SETS = 2;
 
     /** Identifies this architecture in checkpoints. */
     static final String MODEL_ID = "bittensor-mnist-v1";
@@ -102,12 +74,14 @@ public final class MnistModel implements NeuronModel {
     public static final String DEFAULT_MODEL_FILE = "mnist-model.ckpt";
 
     private final Options options;
-    private final SameDiff sd;
+    /** The parameters by name, in a fixed order (the checkpoint's names; the engine reads them live). */
+    private final Map<String, INDArray> params;
     private final List<String> parameterNames;
-    private final List<String> localParameters;
     private final ParameterUpdaters updaters;
+    private final MnistEngine engine;
+    /** Inference scratch for the router context and served Forwards (up to two threads' worth idle). */
+    private final MnistEngine.ScratchPool inferenceScratch = new MnistEngine.ScratchPool(INFERENCE_SCRATCH_SETS);
     private final SplittableRandom dropoutRng;
-    private Mode mode;
 
     /** Adam's starting rate (tuned: ≥ 98 % test accuracy after one epoch for every seed tried). */
     public static final double DEFAULT_LEARNING_RATE = 0.005;
@@ -143,11 +117,11 @@ public final class MnistModel implements NeuronModel {
 
     public MnistModel(Options options) {
         this.options = options;
-        this.sd = SameDiff.create();
-        this.parameterNames = Collections.unmodifiableList(build(sd, new SplittableRandom(options.seed())));
-        this.localParameters = parameterNames.stream().filter(n -> !n.startsWith("student")).toList();
+        this.params = Collections.unmodifiableMap(initialParameters(new SplittableRandom(options.seed())));
+        this.parameterNames = List.copyOf(params.keySet());
         this.dropoutRng = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
-        this.updaters = new ParameterUpdaters(options.updater(), parameterNames, sd::getArrForVarName);
+        this.updaters = new ParameterUpdaters(options.updater(), parameterNames, params::get);
+        this.engine = new MnistEngine(params);
     }
 
     public Options options() {
@@ -212,83 +186,35 @@ public final class MnistModel implements NeuronModel {
         return backwardImage(images, gradOutputs);
     }
 
-    /** Builds the graph; returns the trainable variables' names. */
-    private static List<String> build(SameDiff sd, SplittableRandom rng) {
-        List<String> params = new ArrayList<>();
-        SDVariable images = sd.placeHolder(IMAGES, DataType.FLOAT, -1, 1, MnistSplit.ROWS, MnistSplit.COLS);
-        SDVariable labels = sd.placeHolder(LABELS, DataType.FLOAT, -1, CLASSES);
-        SDVariable mask = sd.placeHolder(MASK, DataType.FLOAT, -1, CONV2_CHANNELS, 1, 1);
-        SDVariable network = sd.placeHolder(NETWORK, DataType.FLOAT, -1, NETWORK_DIM);
-        SDVariable servedGrad = sd.placeHolder(SERVED_GRAD, DataType.FLOAT, -1, TRANSFORM_DIM);
-
-        Conv2DConfig conv = Conv2DConfig.builder().kH(5).kW(5).dataFormat("NCHW").build();
-        Pooling2DConfig pool = Pooling2DConfig.builder().kH(2).kW(2).sH(2).sW(2).isNHWC(false).build();
-
-        SDVariable x = images.sub(MEAN).div(STD);
-        SDVariable c1 = sd.cnn.conv2d(x, param(sd, rng, params, "conv1_w", 25, 5, 5, 1, 10),
-                param(sd, rng, params, "conv1_b", 25, 10), conv);
-        SDVariable h = sd.nn.relu(sd.cnn.maxPooling2d(c1, pool), 0);
-        SDVariable c2 = sd.cnn.conv2d(h, param(sd, rng, params, "conv2_w", 250, 5, 5, 10, CONV2_CHANNELS),
-                param(sd, rng, params, "conv2_b", 250, CONV2_CHANNELS), conv);
-        h = sd.nn.relu(sd.cnn.maxPooling2d(c2.mul(mask), pool), 0);
-        SDVariable transform = sd.reshape(TRANSFORM, h, -1, TRANSFORM_DIM);
-
-        // The student learns to predict the network from the transform; it must not shape the transform.
-        SDVariable s = linear(sd, rng, params, "student1", stop(sd, transform), TRANSFORM_DIM, STUDENT_HIDDEN);
-        s = linear(sd, rng, params, "student2", sd.nn.relu(s, 0), STUDENT_HIDDEN, NETWORK_DIM);
-        SDVariable student = sd.nn.relu(STUDENT, s, 0);
-
-        // One hidden net, applied to two contexts (shared weights).
-        int in = TRANSFORM_DIM + NETWORK_DIM;
-        SDVariable h1w = param(sd, rng, params, "hidden1_w", in, in, HIDDEN);
-        SDVariable h1b = param(sd, rng, params, "hidden1_b", in, HIDDEN);
-        SDVariable h2w = param(sd, rng, params, "hidden2_w", HIDDEN, HIDDEN, CLASSES);
-        SDVariable h2b = param(sd, rng, params, "hidden2_b", HIDDEN, CLASSES);
-        SDVariable localLogits = affine(sd.nn.relu(affine(sd.concat(1, transform, stop(sd, student)), h1w, h1b), 0), h2w, h2b)
-                .rename(LOCAL_LOGITS);
-        SDVariable remoteLogits = affine(sd.nn.relu(affine(sd.concat(1, transform, network), h1w, h1b), 0), h2w, h2b)
-                .rename(REMOTE_LOGITS);
-
-        // softmax cross-entropy on logits = NLL on log_softmax, in one fused op.
-        SDVariable localLoss = sd.loss.softmaxCrossEntropy(LOCAL_LOSS, labels, localLogits, null,
-                LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
-        SDVariable remoteLoss = sd.loss.softmaxCrossEntropy(REMOTE_LOSS, labels, remoteLogits, null,
-                LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT, 0.0);
-        // Mean over all elements, as torch's F.mse_loss.
-        SDVariable distillLoss = sd.loss.meanSquaredError(DISTILL_LOSS, stop(sd, network), student, null,
-                LossReduce.MEAN_BY_NONZERO_WEIGHT_COUNT);
-        localLoss.add(remoteLoss).add(TOTAL_LOSS, distillLoss);
-
-        // For serving: d sum(G ⊙ transform) gives the caller's Backward (the padding carries no gradient).
-        transform.mul(servedGrad).sum(SERVED_LOSS);
-        return params;
+    /** The layers' weights and biases, initialised as PyTorch's Conv2d/Linear defaults. */
+    private static Map<String, INDArray> initialParameters(SplittableRandom rng) {
+        Map<String, INDArray> p = new LinkedHashMap<>();
+        param(p, rng, "conv1_w", 25, 5, 5, 1, 10);            // [kH, kW, in, out]
+        param(p, rng, "conv1_b", 25, 10);
+        param(p, rng, "conv2_w", 250, 5, 5, 10, CONV2_CHANNELS);
+        param(p, rng, "conv2_b", 250, CONV2_CHANNELS);
+        linear(p, rng, "student1", TRANSFORM_DIM, STUDENT_HIDDEN);
+        linear(p, rng, "student2", STUDENT_HIDDEN, NETWORK_DIM);
+        // One hidden net on (transform ⊕ context), shared by the local and remote heads.
+        linear(p, rng, "hidden1", TRANSFORM_DIM + NETWORK_DIM, HIDDEN);
+        linear(p, rng, "hidden2", HIDDEN, CLASSES);
+        return p;
     }
 
-    private static SDVariable stop(SameDiff sd, SDVariable v) {
-        return new StopGradient(sd, v).outputVariable();
+    private static void linear(Map<String, INDArray> p, SplittableRandom rng, String name, int in, int out) {
+        param(p, rng, name + "_w", in, in, out);
+        param(p, rng, name + "_b", in, out);
     }
 
-    private static SDVariable linear(SameDiff sd, SplittableRandom rng, List<String> params, String name,
-            SDVariable x, int in, int out) {
-        return affine(x, param(sd, rng, params, name + "_w", in, in, out), param(sd, rng, params, name + "_b", in, out));
-    }
-
-    /** x·W + b as mmul and add: M2.1's fused xw_plus_b gets its weight gradient wrong. */
-    private static SDVariable affine(SDVariable x, SDVariable w, SDVariable b) {
-        return x.mmul(w).add(b);
-    }
-
-    /** A variable initialised as PyTorch's Conv2d/Linear defaults: U(±1/√fan_in), weights and biases. */
-    private static SDVariable param(SameDiff sd, SplittableRandom rng, List<String> params, String name,
-            int fanIn, long... shape) {
+    /** A parameter drawn from U(±1/√fan_in), as PyTorch initialises weights and biases. */
+    private static void param(Map<String, INDArray> p, SplittableRandom rng, String name, int fanIn, long... shape) {
         long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
         float bound = (float) (1.0 / Math.sqrt(fanIn));
         float[] v = new float[Math.toIntExact(n)];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
         }
-        params.add(name);
-        return sd.var(name, Nd4j.create(v, shape, DataType.FLOAT));
+        p.put(name, Nd4j.create(v, shape, DataType.FLOAT));
     }
 
     /** Trainable variables' names, in a fixed order. */
@@ -301,7 +227,7 @@ public final class MnistModel implements NeuronModel {
     public Map<String, INDArray> parameters() {
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (String name : parameterNames) {
-            out.put(name, sd.getArrForVarName(name).dup());
+            out.put(name, params.get(name).dup());
         }
         return out;
     }
@@ -315,7 +241,7 @@ public final class MnistModel implements NeuronModel {
     public void setParameters(Map<String, INDArray> values) {
         for (String name : parameterNames) {
             INDArray v = values.get(name);
-            INDArray p = sd.getArrForVarName(name);
+            INDArray p = params.get(name);
             if (v == null) {
                 throw new IllegalArgumentException("parameter " + name + " is missing");
             }
@@ -325,7 +251,7 @@ public final class MnistModel implements NeuronModel {
             }
         }
         for (String name : parameterNames) {
-            sd.getArrForVarName(name).assign(values.get(name).castTo(DataType.FLOAT));
+            params.get(name).assign(values.get(name).castTo(DataType.FLOAT));
         }
     }
 
@@ -349,14 +275,14 @@ public final class MnistModel implements NeuronModel {
 
     /** One step alone: local loss only. */
     public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
-        useMode(Mode.LOCAL);
-        Map<String, INDArray> ph = trainingInputs(images, labels);
-        // The student gets no gradient from the local loss (it is stopped), so none is asked for.
-        OutAndGrad r = CachedGradients.run(sd, ph, List.of(LOCAL_LOSS, LOCAL_LOGITS), localParameters);
-        applyGradients(r.getGradients());
-        double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
-        return new StepResult(loss, loss, Double.NaN, Double.NaN,
-                correct(r.getOutputs().get(LOCAL_LOGITS), labels), (int) images.size(0), null);
+        INDArray oneHot = labels.castTo(DataType.FLOAT);
+        MnistEngine.Losses l = engine.trainLocal(images, oneHot, dropoutMask(images.size(0)));
+        // The student gets no gradient from the local loss (its output is a stopped context).
+        Map<String, INDArray> grads = new LinkedHashMap<>(engine.gradients());
+        grads.keySet().removeIf(n -> n.startsWith("student"));
+        updaters.applyConsuming(grads);
+        return new StepResult(l.total(), l.local(), Double.NaN, Double.NaN,
+                correct(engine.localLogits(), oneHot), (int) images.size(0), null);
     }
 
     /**
@@ -367,21 +293,14 @@ public final class MnistModel implements NeuronModel {
      * @return the losses, and d loss / d network ({@code [b,512]}) to send back to the peers
      */
     public synchronized StepResult trainWithNetwork(INDArray images, INDArray labels, INDArray network) {
-        useMode(Mode.NETWORK);
-        Map<String, INDArray> ph = trainingInputs(images, labels);
-        ph.put(NETWORK, network2d(network, images.size(0)));
-        List<String> wanted = new ArrayList<>(parameterNames);
-        wanted.add(NETWORK);
-        OutAndGrad r = CachedGradients.run(sd, ph,
-                List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, REMOTE_LOGITS), wanted);
-        Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
-        // A copy: the peers' Backward reads it on another thread, after the next step recycled SameDiff's.
-        INDArray networkGrad = grads.remove(NETWORK).dup();
-        applyGradients(grads);
-        Map<String, INDArray> o = r.getOutputs();
-        return new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
-                o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
-                correct(o.get(REMOTE_LOGITS), labels), (int) images.size(0), networkGrad);
+        INDArray oneHot = labels.castTo(DataType.FLOAT);
+        INDArray net = network2d(network, images.size(0));
+        MnistEngine.Losses l = engine.trainNetwork(images, oneHot, dropoutMask(images.size(0)), net);
+        // A copy: the peers' Backward reads it on another thread, after the next step reused the buffer.
+        INDArray networkGrad = engine.networkGradient().dup();
+        int correct = correct(engine.remoteLogits(), oneHot);
+        updaters.applyConsuming(engine.gradients());
+        return new StepResult(l.total(), l.local(), l.remote(), l.distill(), correct, (int) images.size(0), networkGrad);
     }
 
     /**
@@ -396,20 +315,24 @@ public final class MnistModel implements NeuronModel {
 
     /** The transform {@code [b,320]} of images {@code [b,1,28,28]}, without dropout (the router's input). */
     public INDArray transform(INDArray images) {
-        return sd.outputSingle(inferenceInputs(images), TRANSFORM);
+        return MnistEngine.inferTransform(params, images, inferenceScratch);
     }
 
     /** Class logits {@code [b,10]} of the local (student-context) head, without dropout. */
     public INDArray predict(INDArray images) {
-        return sd.outputSingle(inferenceInputs(images), LOCAL_LOGITS);
+        INDArray t = transform(images);
+        try (INDArray student = MnistEngine.inferStudent(params, t)) {
+            return MnistEngine.inferLogits(params, t, student);
+        } finally {
+            t.close();
+        }
     }
 
     /** Local-head loss and number correct on a labelled batch, without dropout. */
     public Evaluation evaluate(INDArray images, INDArray labels) {
-        Map<String, INDArray> ph = inferenceInputs(images);
-        ph.put(LABELS, labels);
-        Map<String, INDArray> o = sd.output(ph, LOCAL_LOSS, LOCAL_LOGITS);
-        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_LOGITS), labels), (int) images.size(0));
+        try (INDArray logits = predict(images)) {
+            return evaluation(logits, labels);
+        }
     }
 
     /**
@@ -417,11 +340,15 @@ public final class MnistModel implements NeuronModel {
      * dropout and without training (how well the network's answer serves this model).
      */
     public Evaluation evaluateWithNetwork(INDArray images, INDArray labels, INDArray network) {
-        Map<String, INDArray> ph = inferenceInputs(images);
-        ph.put(LABELS, labels);
-        ph.put(NETWORK, network2d(network, images.size(0)));
-        Map<String, INDArray> o = sd.output(ph, REMOTE_LOSS, REMOTE_LOGITS);
-        return new Evaluation(o.get(REMOTE_LOSS).getDouble(0), correct(o.get(REMOTE_LOGITS), labels), (int) images.size(0));
+        INDArray net = network2d(network, images.size(0));
+        try (INDArray t = transform(images); INDArray logits = MnistEngine.inferLogits(params, t, net)) {
+            return evaluation(logits, labels);
+        }
+    }
+
+    private static Evaluation evaluation(INDArray logits, INDArray labels) {
+        INDArray oneHot = labels.castTo(DataType.FLOAT);
+        return new Evaluation(MnistEngine.crossEntropy(logits, oneHot), correct(logits, oneHot), (int) logits.size(0));
     }
 
     /**
@@ -433,6 +360,7 @@ public final class MnistModel implements NeuronModel {
         INDArray t = transform(images.reshape('c', s[0] * s[1], 1, MnistSplit.ROWS, MnistSplit.COLS));
         INDArray out = Nd4j.zeros(DataType.FLOAT, s[0] * s[1], NETWORK_DIM);
         out.get(NDArrayIndex.all(), NDArrayIndex.interval(0, TRANSFORM_DIM)).assign(t);
+        t.close();
         return out.reshape('c', s[0], s[1], NETWORK_DIM);
     }
 
@@ -447,22 +375,15 @@ public final class MnistModel implements NeuronModel {
             throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
                     + ", expected [" + s[0] + ", " + s[1] + ", " + NETWORK_DIM + "]");
         }
-        useMode(Mode.SERVED);
-        Map<String, INDArray> ph = inferenceInputs(images.reshape('c', n, 1, MnistSplit.ROWS, MnistSplit.COLS).castTo(DataType.FLOAT));
-        ph.put(SERVED_GRAD, gradOutput.reshape('c', n, NETWORK_DIM)
-                .get(NDArrayIndex.all(), NDArrayIndex.interval(0, TRANSFORM_DIM)).castTo(DataType.FLOAT).dup('c'));
-        List<String> wanted = new ArrayList<>(conv());
-        wanted.add(IMAGES);
-        // Copies: the parameter gradients wait in a queue, and the next call recycles SameDiff's arrays.
+        INDArray gradTransform = gradOutput.reshape('c', n, NETWORK_DIM)
+                .get(NDArrayIndex.all(), NDArrayIndex.interval(0, TRANSFORM_DIM)).castTo(DataType.FLOAT);
+        INDArray dImages = engine.servedBackward(images.reshape('c', n, 1, MnistSplit.ROWS, MnistSplit.COLS), gradTransform);
+        // Copies: the parameter gradients wait in a queue, and the next call reuses the engine's buffers.
         Map<String, INDArray> g = new LinkedHashMap<>();
-        CachedGradients.run(sd, ph, List.of(), wanted).getGradients().forEach((k, v) -> g.put(k, v.dup()));
-        INDArray dImages = g.remove(IMAGES).reshape('c', s[0], s[1], 1, MnistSplit.ROWS, MnistSplit.COLS);
-        return new ServedBackward(dImages, g);
-    }
-
-    /** Parameters that the transform depends on. */
-    private List<String> conv() {
-        return parameterNames.stream().filter(p -> p.startsWith("conv")).toList();
+        for (String p : List.of("conv1_w", "conv1_b", "conv2_w", "conv2_b")) {
+            g.put(p, engine.gradients().get(p).dup());
+        }
+        return new ServedBackward(dImages.dup().reshape('c', s[0], s[1], 1, MnistSplit.ROWS, MnistSplit.COLS), g);
     }
 
     /** A fresh model with the same options and a copy of the current parameters (fresh optimizer). */
@@ -477,12 +398,14 @@ public final class MnistModel implements NeuronModel {
     @Override
     public void close() {
         for (String name : parameterNames) {
-            INDArray p = sd.getArrForVarName(name);
+            INDArray p = params.get(name);
             if (p != null && p.closeable()) {
                 p.close();
             }
         }
         updaters.close();
+        engine.close();
+        inferenceScratch.close();
     }
 
     private static long[] checkImages(INDArray images) {
@@ -493,53 +416,21 @@ public final class MnistModel implements NeuronModel {
         return s;
     }
 
-    private void useMode(Mode m) {
-        if (mode == m) {
-            return;
-        }
-        // Switching the loss rebuilds the gradient function (a few ms); the training loop keeps one mode.
-        switch (m) {
-            case LOCAL -> {
-                sd.setLossVariables(LOCAL_LOSS);
-                sd.createGradFunction();
-            }
-            case NETWORK -> {
-                sd.setLossVariables(TOTAL_LOSS);
-                sd.createGradFunction(NETWORK); // without naming it, d loss / d network is not produced
-            }
-            case SERVED -> {
-                sd.setLossVariables(SERVED_LOSS);
-                sd.createGradFunction(IMAGES);
-            }
-        }
-        mode = m;
-    }
-
-    private Map<String, INDArray> trainingInputs(INDArray images, INDArray labels) {
-        long b = images.size(0);
-        Map<String, INDArray> ph = new LinkedHashMap<>();
-        ph.put(IMAGES, images);
-        ph.put(LABELS, labels);
-        ph.put(MASK, dropoutMask(b));
-        return ph;
-    }
-
-    private Map<String, INDArray> inferenceInputs(INDArray images) {
-        Map<String, INDArray> ph = new LinkedHashMap<>();
-        ph.put(IMAGES, images);
-        ph.put(MASK, Nd4j.ones(DataType.FLOAT, images.size(0), CONV2_CHANNELS, 1, 1));
-        return ph;
-    }
-
-    /** Inverted channel dropout: kept channels scaled by 1/(1-p) so inference needs no rescaling. */
+    /**
+     * Inverted channel dropout, {@code [b,20]}: kept channels scaled by 1/(1-p) so inference needs
+     * no rescaling; null when dropout is off.
+     */
     private INDArray dropoutMask(long batch) {
+        if (options.dropout() == 0) {
+            return null;
+        }
         float[] m = new float[Math.toIntExact(batch * CONV2_CHANNELS)];
         double p = options.dropout();
         float keep = (float) (1.0 / (1.0 - p));
         for (int i = 0; i < m.length; i++) {
             m[i] = dropoutRng.nextDouble() < p ? 0f : keep;
         }
-        return Nd4j.create(m, new long[] {batch, CONV2_CHANNELS, 1, 1}, DataType.FLOAT);
+        return Nd4j.create(m, new long[] {batch, CONV2_CHANNELS}, DataType.FLOAT);
     }
 
     private static INDArray network2d(INDArray network, long batch) {
