@@ -340,15 +340,28 @@ public final class Dendrite implements AutoCloseable {
 
     /**
      * Replaces NaN and ±infinity by 0 in place: a peer's garbage must not poison the caller's
-     * model. A finite sum proves there is nothing to replace (one cheap op on the common path);
-     * otherwise two replace ops (M2.1's {@code Conditions.notFinite()} matches nothing).
+     * model. A finite sum of absolute values proves there is nothing to replace (NaN and infinity
+     * carry through it); otherwise two replace ops (M2.1's {@code Conditions.notFinite()} matches
+     * nothing). The common path asks BLAS ({@code sasum}/{@code dasum}: ~10 µs for 32 768 floats)
+     * rather than ND4J's reduce op ({@code sumNumber}: 50-75 µs, mostly op set-up).
      */
     static void sanitize(INDArray value) {
-        if (value.isEmpty() || Double.isFinite(value.sumNumber().doubleValue())) {
+        if (value.isEmpty() || Double.isFinite(absSum(value))) {
             return;
         }
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isNan());
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isInfinite());
+    }
+
+    /** Σ|x| (may overflow to infinity for huge finite values: the replace ops then find nothing). */
+    private static double absSum(INDArray value) {
+        DataType t = value.dataType();
+        if ((t == DataType.FLOAT || t == DataType.DOUBLE) && !value.isView()
+                && value.ordering() == 'c' && value.length() <= Integer.MAX_VALUE) {
+            INDArray flat = value.rank() == 1 ? value : value.reshape(value.length());
+            return Nd4j.getBlasWrapper().level1().asum(flat);
+        }
+        return value.sumNumber().doubleValue();
     }
 
     /**
