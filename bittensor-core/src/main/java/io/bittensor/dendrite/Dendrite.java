@@ -17,6 +17,7 @@ import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.telemetry.CallEvent;
 import io.bittensor.telemetry.CallListener;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
@@ -84,6 +85,14 @@ public final class Dendrite implements AutoCloseable {
     private final CallListener listener;
     /** Idle heap bytes of reply parse buffers kept: ~100 replies of [64, 1, 512]. */
     static final long REPLY_BUFFER_BYTES = 16L << 20;
+    /** Idle native bytes of Forward outputs given back by closed calls: ~250 of [64, 1, 512]. */
+    static final long REPLY_ARRAY_BYTES = 32L << 20;
+    /**
+     * Forward outputs are decoded into these; {@link DendriteCall#close()} gives them back. A
+     * fresh native array per reply, freed only by a GC, cost ~25 µs to make and, at a thousand
+     * replies a second, far more in the GC-driven frees (docs/benchmarks.md).
+     */
+    private final ArrayPool replyArrays = new ArrayPool(REPLY_ARRAY_BYTES);
     /** Forward and Backward: requests written by protobuf, replies parsed into pooled buffers. */
     private final MethodDescriptor<TensorMessage, ReceivedMessage> forwardMethod;
     private final MethodDescriptor<TensorMessage, ReceivedMessage> backwardMethod;
@@ -192,8 +201,15 @@ public final class Dendrite implements AutoCloseable {
         }
     }
 
-    /** One peer's reply, decoded: the value is never null (zeros on failure). */
-    record Reply(INDArray value, PeerResult result) {}
+    /**
+     * One peer's reply, decoded: the value is never null (zeros on failure). {@code owner}, if
+     * not null, holds the value's pooled array and gives it back when closed.
+     */
+    record Reply(INDArray value, PeerResult result, AutoCloseable owner) {
+        Reply(INDArray value, PeerResult result) {
+            this(value, result, null);
+        }
+    }
 
     static List<Reply> joinAll(List<CompletableFuture<Reply>> peers) {
         List<Reply> out = new ArrayList<>(peers.size());
@@ -320,22 +336,46 @@ public final class Dendrite implements AutoCloseable {
             }
             return finish(forward, key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
         }
+        // Forward outputs go into pooled arrays the DendriteCall gives back when closed; Backward's
+        // are returned to the caller for good (DendriteCall.backward), so they are fresh.
+        ArrayPool.PooledArray pooled = null;
         INDArray value;
         try {
-            value = codec.decode(reply.getTensors(0));
+            if (forward) {
+                pooled = codec.decode(reply.getTensors(0), replyArrays);
+                value = pooled.array();
+            } else {
+                value = codec.decode(reply.getTensors(0));
+            }
         } catch (TensorDecodeException e) {
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
                     + e.getMessage(), null);
         }
         if (!Arrays.equals(expected, value.shape())) {
+            String shape = Arrays.toString(value.shape());
+            close(pooled);
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
-                    + Arrays.toString(value.shape()) + ", expected " + Arrays.toString(expected), null);
+                    + shape + ", expected " + Arrays.toString(expected), null);
         }
         if (value.dataType() != dtype) {
-            value = value.castTo(dtype);
+            value = value.castTo(dtype); // a fresh array: the pooled one goes back now
+            close(pooled);
+            pooled = null;
         }
         sanitize(value);
-        return finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
+        Reply r = finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
+        return new Reply(r.value(), r.result(), pooled);
+    }
+
+    private static void close(ArrayPool.PooledArray pooled) {
+        if (pooled != null) {
+            pooled.close();
+        }
+    }
+
+    /** Native bytes of Forward outputs held idle for reuse (closed calls' arrays). */
+    long idleReplyBytes() {
+        return replyArrays.idleBytes();
     }
 
     /**
@@ -473,6 +513,7 @@ public final class Dendrite implements AutoCloseable {
         closed = true;
         channels.close();
         transport.close(Duration.ofSeconds(2));
+        replyArrays.close(); // outputs of calls still open are freed when those calls close
     }
 
     /** Settings with defaults (docs/dendrite.md). */

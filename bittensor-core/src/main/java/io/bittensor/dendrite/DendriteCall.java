@@ -22,8 +22,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Using it in a SameDiff model: feed {@link #outputs()} into placeholders, ask
  * {@code calculateGradients} for those placeholders (name them in {@code createGradFunction}),
  * pass the gradients to {@link #backward}; see docs/dendrite.md.
+ *
+ * <p>{@link #close()} gives the Forward outputs' native arrays back to the Dendrite for its next
+ * replies: close a call once its outputs have been used (copied into a graph's inputs, combined)
+ * and its backward sent; nothing may read the outputs after that. A call never closed is
+ * correct too: its outputs are then freed by the garbage collector, at a cost per reply.
  */
-public final class DendriteCall {
+public final class DendriteCall implements AutoCloseable {
     private final Dendrite dendrite;
     private final Modality modality;
     private final List<Synapse> synapses;
@@ -31,7 +36,9 @@ public final class DendriteCall {
     private final Tensor[] sent;
     private final List<INDArray> outputs;
     private final List<PeerResult> results;
+    private final List<AutoCloseable> owners;
     private volatile List<PeerResult> backwardResults = List.of();
+    private volatile boolean closed;
 
     DendriteCall(Dendrite dendrite, Modality modality, List<Synapse> synapses, List<INDArray> inputs,
                  Tensor[] sent, List<Dendrite.Reply> replies) {
@@ -42,6 +49,13 @@ public final class DendriteCall {
         this.sent = sent;
         this.outputs = replies.stream().map(Dendrite.Reply::value).toList();
         this.results = replies.stream().map(Dendrite.Reply::result).toList();
+        List<AutoCloseable> o = new ArrayList<>(1);
+        for (Dendrite.Reply r : replies) {
+            if (r.owner() != null) {
+                o.add(r.owner());
+            }
+        }
+        this.owners = o;
     }
 
     public Modality modality() {
@@ -57,9 +71,37 @@ public final class DendriteCall {
         return inputs;
     }
 
-    /** Per peer, {@code [batch, seq, 512]} float32; zeros for every peer whose result is not OK. */
+    /**
+     * Per peer, {@code [batch, seq, 512]} float32; zeros for every peer whose result is not OK.
+     * Valid until {@link #close()}.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
     public List<INDArray> outputs() {
+        if (closed) {
+            throw new IllegalStateException("outputs read after the call was closed");
+        }
         return outputs;
+    }
+
+    /**
+     * Gives the outputs' arrays back to the Dendrite (freed at once if it keeps enough idle or is
+     * closed); {@link #outputs()} refuses from then on, and arrays read from it before may hold
+     * another call's reply. {@link #backward} still works. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (AutoCloseable o : owners) {
+            try {
+                o.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not give an output back", e);
+            }
+        }
     }
 
     /** Per peer, the Forward's code, latency and message. */
