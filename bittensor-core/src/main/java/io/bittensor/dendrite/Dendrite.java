@@ -93,6 +93,13 @@ public final class Dendrite implements AutoCloseable {
      * replies a second, far more in the GC-driven frees (docs/benchmarks.md).
      */
     private final ArrayPool replyArrays = new ArrayPool(REPLY_ARRAY_BYTES);
+    /** Idle heap bytes of encoded Forward inputs given back by closed calls: ~125 of [64, 1, 512]. */
+    static final long REQUEST_BUFFER_BYTES = 16L << 20;
+    /**
+     * Forward inputs are encoded into these (a fresh 128 KiB array per request was ~9 µs and as
+     * much garbage); the call keeps them for Backward and {@link DendriteCall#close()} gives them back.
+     */
+    private final ParseBuffers requestBuffers = new ParseBuffers(REQUEST_BUFFER_BYTES);
     /** Forward and Backward: requests written by protobuf, replies parsed into pooled buffers. */
     private final MethodDescriptor<TensorMessage, ReceivedMessage> forwardMethod;
     private final MethodDescriptor<TensorMessage, ReceivedMessage> backwardMethod;
@@ -146,17 +153,24 @@ public final class Dendrite implements AutoCloseable {
             case TENSOR -> 3;
             default -> throw new IllegalArgumentException("modality " + modality);
         };
-        Map<INDArray, Tensor> encoded = new IdentityHashMap<>();
         int n = synapses.size();
-        Tensor[] sent = new Tensor[n];
-        List<CompletableFuture<Reply>> peers = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             INDArray x = inputs.get(i);
             if (x.rank() != rank) {
                 throw new IllegalArgumentException(modality + " inputs must have rank " + rank
                         + ", input " + i + " has shape " + Arrays.toString(x.shape()));
             }
-            sent[i] = encoded.computeIfAbsent(x, a -> codec.encode(a, modality));
+        }
+        Map<INDArray, Tensor> encoded = new IdentityHashMap<>();
+        Tensor[] sent = new Tensor[n];
+        List<AutoCloseable> leases = new ArrayList<>(1);
+        List<CompletableFuture<Reply>> peers = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            sent[i] = encoded.computeIfAbsent(inputs.get(i), a -> codec.encode(a, modality, false, length -> {
+                ParseBuffers.Lease lease = requestBuffers.acquire(length);
+                leases.add(lease);
+                return lease.array();
+            }));
         }
         for (int i = 0; i < n; i++) {
             long[] s = inputs.get(i).shape();
@@ -164,7 +178,7 @@ public final class Dendrite implements AutoCloseable {
             peers.add(call(true, synapses.get(i), List.of(sent[i]), outShape, DataType.FLOAT));
         }
         return CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
-                .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers)));
+                .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers), leases));
     }
 
     /**
@@ -371,6 +385,11 @@ public final class Dendrite implements AutoCloseable {
         if (pooled != null) {
             pooled.close();
         }
+    }
+
+    /** Heap bytes of encoded Forward inputs held idle for reuse (closed calls' buffers). */
+    long idleRequestBytes() {
+        return requestBuffers.idleBytes();
     }
 
     /** Native bytes of Forward outputs held idle for reuse (closed calls' arrays). */

@@ -23,9 +23,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code calculateGradients} for those placeholders (name them in {@code createGradFunction}),
  * pass the gradients to {@link #backward}; see docs/dendrite.md.
  *
- * <p>{@link #close()} gives the Forward outputs' native arrays back to the Dendrite for its next
- * replies: close a call once its outputs have been used (copied into a graph's inputs, combined)
- * and its backward sent; nothing may read the outputs after that. A call never closed is
+ * <p>{@link #close()} gives the Forward outputs' native arrays and the encoded inputs' buffers back
+ * to the Dendrite for its next calls: close a call once its outputs have been used (copied into a
+ * graph's inputs, combined) and its backward sent; nothing may read the outputs after that. A call never closed is
  * correct too: its outputs are then freed by the garbage collector, at a cost per reply.
  */
 public final class DendriteCall implements AutoCloseable {
@@ -41,7 +41,7 @@ public final class DendriteCall implements AutoCloseable {
     private volatile boolean closed;
 
     DendriteCall(Dendrite dendrite, Modality modality, List<Synapse> synapses, List<INDArray> inputs,
-                 Tensor[] sent, List<Dendrite.Reply> replies) {
+                 Tensor[] sent, List<Dendrite.Reply> replies, List<AutoCloseable> requestBuffers) {
         this.dendrite = dendrite;
         this.modality = modality;
         this.synapses = List.copyOf(synapses);
@@ -49,7 +49,7 @@ public final class DendriteCall implements AutoCloseable {
         this.sent = sent;
         this.outputs = replies.stream().map(Dendrite.Reply::value).toList();
         this.results = replies.stream().map(Dendrite.Reply::result).toList();
-        List<AutoCloseable> o = new ArrayList<>(1);
+        List<AutoCloseable> o = new ArrayList<>(requestBuffers);
         for (Dendrite.Reply r : replies) {
             if (r.owner() != null) {
                 o.add(r.owner());
@@ -85,9 +85,10 @@ public final class DendriteCall implements AutoCloseable {
     }
 
     /**
-     * Gives the outputs' arrays back to the Dendrite (freed at once if it keeps enough idle or is
-     * closed); {@link #outputs()} refuses from then on, and arrays read from it before may hold
-     * another call's reply. {@link #backward} still works. Idempotent.
+     * Gives the outputs' arrays and the encoded inputs' buffers back to the Dendrite (the arrays
+     * are freed at once if it keeps enough idle or is closed); {@link #outputs()} and
+     * {@link #backward} refuse from then on, and arrays read from {@link #outputs()} before may
+     * hold another call's reply. Idempotent. Not while a {@link #backward} of this call runs.
      */
     @Override
     public void close() {
@@ -123,8 +124,12 @@ public final class DendriteCall implements AutoCloseable {
      * no call, zeros back, and no entry in {@link #backwardResults()}.
      *
      * @param gradsWrtOutputs per peer, {@code [batch, seq, 512]}, or null
+     * @throws IllegalStateException after {@link #close()} (the inputs' bytes were given back)
      */
     public List<INDArray> backward(List<INDArray> gradsWrtOutputs) {
+        if (closed) {
+            throw new IllegalStateException("backward after the call was closed");
+        }
         if (gradsWrtOutputs.size() != synapses.size()) {
             throw new IllegalArgumentException(synapses.size() + " peers but " + gradsWrtOutputs.size()
                     + " gradients");
