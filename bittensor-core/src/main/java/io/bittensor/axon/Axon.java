@@ -241,6 +241,7 @@ public final class Axon implements AutoCloseable {
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private Duration maxConnectionIdle = Duration.ofMinutes(5);
         private Duration maxConnectionAge = Duration.ofMinutes(30);
+        private Duration inlineBelow = Duration.ZERO;
         private Keypair keypair;
         private LongSupplier clockMicros = NonceWindow.systemClockMicros();
         private final Map<String, Neuron> neurons = new LinkedHashMap<>();
@@ -338,6 +339,19 @@ public final class Axon implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Serve a synapse's calls on the I/O thread that parsed them, with no hand-off to a
+         * worker, while they take less than {@code threshold} on average (docs/axon.md, "Inline
+         * calls"); default zero = never. Saves two thread wake-ups per call; the price is that a
+         * call on an I/O thread holds up the other connections on that thread while it runs.
+         * For fast models (a few hundred microseconds at most) that never block; not for
+         * {@code BatchingNeuron}, whose calls wait for each other.
+         */
+        public Builder inlineBelow(Duration threshold) {
+            this.inlineBelow = Objects.requireNonNull(threshold, "threshold");
+            return this;
+        }
+
         /** This neuron's key (the {@code neuron_key} of replies); default a fresh one. */
         public Builder keypair(Keypair keypair) {
             this.keypair = keypair;
@@ -359,7 +373,7 @@ public final class Axon implements AutoCloseable {
         AxonSettings settings() {
             return new AxonSettings(bindAddress, port, workerThreads, maxQueuedCalls, ioThreads,
                     maxInboundMessageBytes, tensorLimits, requireSignatures, nonceWindow, nonceMemory,
-                    maxGradientNorm, shutdownGrace, maxConnectionIdle, maxConnectionAge);
+                    maxGradientNorm, shutdownGrace, maxConnectionIdle, maxConnectionAge, inlineBelow);
         }
 
         /** Validates the settings and builds an Axon that is not yet listening. */

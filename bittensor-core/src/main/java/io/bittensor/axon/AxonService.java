@@ -79,6 +79,10 @@ final class AxonService {
     private static final long MODEL_ERROR_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
     private final Map<String, Long> lastModelErrorLog = new ConcurrentHashMap<>();
     private final PeerErrorLog peerErrors;
+    /** Which synapses are fast enough to serve on the I/O thread (none unless inlineBelow > 0). */
+    private final InlinePolicy inline;
+    /** After a slow inline call, a synapse is served by workers for this long. */
+    static final long INLINE_COOL_DOWN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     AxonService(AxonSettings settings, String neuronKey, Map<String, Neuron> neurons,
                 NonceWindow nonces, ExecutorService workers, ArrayPool inputs, ParseBuffers requestBuffers,
@@ -93,6 +97,7 @@ final class AxonService {
         this.inputs = inputs;
         this.requestBuffers = requestBuffers;
         this.admission = new Semaphore(settings.workerThreads() + settings.maxQueuedCalls());
+        this.inline = new InlinePolicy(settings.inlineBelow().toNanos(), INLINE_COOL_DOWN_NANOS, System::nanoTime);
         for (int i = 0; i < answered.length; i++) {
             answered[i] = new LongAdder();
         }
@@ -135,13 +140,23 @@ final class AxonService {
                         .setReturnMessage("overloaded: try later"));
                 return;
             }
+            String timingKey = timingKey(kind, request);
+            if (timingKey != null && inline.inline(timingKey)) {
+                // Fast enough to serve here, on the I/O thread: no hand-off, no wake-ups.
+                try {
+                    serve(kind, request, call, timingKey, true);
+                } finally {
+                    admission.release();
+                }
+                return; // the finally below gives the request's buffer back
+            }
             try {
                 // The call's gRPC Context goes along, so a neuron can see the caller give up
                 // (BatchingNeuron drops a queued input whose call was cancelled).
                 workers.execute(Context.current().wrap(() -> {
                     try (received) { // the request's buffer goes back once the reply is written
                         if (!cancelled.get()) { // the caller gave up while queued: skip the work
-                            serve(kind, request, call);
+                            serve(kind, request, call, timingKey, false);
                         }
                     } finally {
                         admission.release();
@@ -160,11 +175,30 @@ final class AxonService {
         }
     }
 
-    /** Processes one admitted request and writes the reply; everything held is given back after. */
-    private void serve(Kind kind, TensorMessage request, ServerCallStreamObserver<OutgoingMessage> call) {
+    /**
+     * The key calls are timed under for {@link InlinePolicy} (method and synapse), or null when
+     * inlining is off or nobody serves that synapse (such calls are refused on a worker, as before).
+     */
+    private String timingKey(Kind kind, TensorMessage request) {
+        if (settings.inlineBelow().isZero() || !neurons.containsKey(request.getSynapseKey())) {
+            return null;
+        }
+        return (kind == Kind.FORWARD ? "F:" : "B:") + request.getSynapseKey();
+    }
+
+    /**
+     * Processes one admitted request and writes the reply; everything held is given back after.
+     * The time to the reply (decode, neuron, encode) is what {@link InlinePolicy} decides by.
+     */
+    private void serve(Kind kind, TensorMessage request, ServerCallStreamObserver<OutgoingMessage> call,
+                       String timingKey, boolean onIoThread) {
         Deque<AutoCloseable> held = new ArrayDeque<>(4);
         try {
+            long start = System.nanoTime();
             OutgoingMessage reply = process(kind, request, held);
+            if (timingKey != null) {
+                inline.record(timingKey, System.nanoTime() - start, onIoThread);
+            }
             held.push(reply);
             reply(call, reply);
         } finally {

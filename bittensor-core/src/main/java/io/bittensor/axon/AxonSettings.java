@@ -27,6 +27,8 @@ import java.time.Duration;
  *     peer's client reconnects when it next calls
  * @param maxConnectionAge every connection is closed after this long, so that none a stranger
  *     stalled (or merely forgot) holds a socket and its buffers for ever
+ * @param inlineBelow a synapse whose calls take less than this on average is served on the I/O
+ *     thread that parsed the request, without the hand-off to a worker; zero = never (docs/axon.md)
  */
 public record AxonSettings(
         String bindAddress,
@@ -42,7 +44,8 @@ public record AxonSettings(
         double maxGradientNorm,
         Duration shutdownGrace,
         Duration maxConnectionIdle,
-        Duration maxConnectionAge) {
+        Duration maxConnectionAge,
+        Duration inlineBelow) {
 
     public AxonSettings {
         check(port >= 0 && port <= 65535, "port must be in 0..65535, got " + port);
@@ -58,6 +61,8 @@ public record AxonSettings(
         check(shutdownGrace != null && !shutdownGrace.isNegative(), "shutdownGrace must be >= 0");
         check(maxConnectionIdle != null && maxConnectionIdle.toMillis() > 0, "maxConnectionIdle must be > 0");
         check(maxConnectionAge != null && maxConnectionAge.toMillis() > 0, "maxConnectionAge must be > 0");
+        check(inlineBelow != null && !inlineBelow.isNegative() && inlineBelow.toMillis() <= 100,
+                "inlineBelow must be in 0..100 ms (zero = never inline)");
     }
 
     private static void check(boolean ok, String message) {

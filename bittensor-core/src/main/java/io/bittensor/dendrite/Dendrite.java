@@ -17,6 +17,7 @@ import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.telemetry.CallEvent;
 import io.bittensor.telemetry.CallListener;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
@@ -84,6 +85,21 @@ public final class Dendrite implements AutoCloseable {
     private final CallListener listener;
     /** Idle heap bytes of reply parse buffers kept: ~100 replies of [64, 1, 512]. */
     static final long REPLY_BUFFER_BYTES = 16L << 20;
+    /** Idle native bytes of Forward outputs given back by closed calls: ~250 of [64, 1, 512]. */
+    static final long REPLY_ARRAY_BYTES = 32L << 20;
+    /**
+     * Forward outputs are decoded into these; {@link DendriteCall#close()} gives them back. A
+     * fresh native array per reply, freed only by a GC, cost ~25 µs to make and, at a thousand
+     * replies a second, far more in the GC-driven frees (docs/benchmarks.md).
+     */
+    private final ArrayPool replyArrays = new ArrayPool(REPLY_ARRAY_BYTES);
+    /** Idle heap bytes of encoded Forward inputs given back by closed calls: ~125 of [64, 1, 512]. */
+    static final long REQUEST_BUFFER_BYTES = 16L << 20;
+    /**
+     * Forward inputs are encoded into these (a fresh 128 KiB array per request was ~9 µs and as
+     * much garbage); the call keeps them for Backward and {@link DendriteCall#close()} gives them back.
+     */
+    private final ParseBuffers requestBuffers = new ParseBuffers(REQUEST_BUFFER_BYTES);
     /** Forward and Backward: requests written by protobuf, replies parsed into pooled buffers. */
     private final MethodDescriptor<TensorMessage, ReceivedMessage> forwardMethod;
     private final MethodDescriptor<TensorMessage, ReceivedMessage> backwardMethod;
@@ -137,17 +153,24 @@ public final class Dendrite implements AutoCloseable {
             case TENSOR -> 3;
             default -> throw new IllegalArgumentException("modality " + modality);
         };
-        Map<INDArray, Tensor> encoded = new IdentityHashMap<>();
         int n = synapses.size();
-        Tensor[] sent = new Tensor[n];
-        List<CompletableFuture<Reply>> peers = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             INDArray x = inputs.get(i);
             if (x.rank() != rank) {
                 throw new IllegalArgumentException(modality + " inputs must have rank " + rank
                         + ", input " + i + " has shape " + Arrays.toString(x.shape()));
             }
-            sent[i] = encoded.computeIfAbsent(x, a -> codec.encode(a, modality));
+        }
+        Map<INDArray, Tensor> encoded = new IdentityHashMap<>();
+        Tensor[] sent = new Tensor[n];
+        List<AutoCloseable> leases = new ArrayList<>(1);
+        List<CompletableFuture<Reply>> peers = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            sent[i] = encoded.computeIfAbsent(inputs.get(i), a -> codec.encode(a, modality, false, length -> {
+                ParseBuffers.Lease lease = requestBuffers.acquire(length);
+                leases.add(lease);
+                return lease.array();
+            }));
         }
         for (int i = 0; i < n; i++) {
             long[] s = inputs.get(i).shape();
@@ -155,7 +178,7 @@ public final class Dendrite implements AutoCloseable {
             peers.add(call(true, synapses.get(i), List.of(sent[i]), outShape, DataType.FLOAT));
         }
         return CompletableFuture.allOf(peers.toArray(CompletableFuture[]::new))
-                .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers)));
+                .thenApply(v -> new DendriteCall(this, modality, synapses, inputs, sent, joinAll(peers), leases));
     }
 
     /**
@@ -192,8 +215,15 @@ public final class Dendrite implements AutoCloseable {
         }
     }
 
-    /** One peer's reply, decoded: the value is never null (zeros on failure). */
-    record Reply(INDArray value, PeerResult result) {}
+    /**
+     * One peer's reply, decoded: the value is never null (zeros on failure). {@code owner}, if
+     * not null, holds the value's pooled array and gives it back when closed.
+     */
+    record Reply(INDArray value, PeerResult result, AutoCloseable owner) {
+        Reply(INDArray value, PeerResult result) {
+            this(value, result, null);
+        }
+    }
 
     static List<Reply> joinAll(List<CompletableFuture<Reply>> peers) {
         List<Reply> out = new ArrayList<>(peers.size());
@@ -320,35 +350,77 @@ public final class Dendrite implements AutoCloseable {
             }
             return finish(forward, key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
         }
+        // Forward outputs go into pooled arrays the DendriteCall gives back when closed; Backward's
+        // are returned to the caller for good (DendriteCall.backward), so they are fresh.
+        ArrayPool.PooledArray pooled = null;
         INDArray value;
         try {
-            value = codec.decode(reply.getTensors(0));
+            if (forward) {
+                pooled = codec.decode(reply.getTensors(0), replyArrays);
+                value = pooled.array();
+            } else {
+                value = codec.decode(reply.getTensors(0));
+            }
         } catch (TensorDecodeException e) {
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
                     + e.getMessage(), null);
         }
         if (!Arrays.equals(expected, value.shape())) {
+            String shape = Arrays.toString(value.shape());
+            close(pooled);
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
-                    + Arrays.toString(value.shape()) + ", expected " + Arrays.toString(expected), null);
+                    + shape + ", expected " + Arrays.toString(expected), null);
         }
         if (value.dataType() != dtype) {
-            value = value.castTo(dtype);
+            value = value.castTo(dtype); // a fresh array: the pooled one goes back now
+            close(pooled);
+            pooled = null;
         }
         sanitize(value);
-        return finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
+        Reply r = finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
+        return new Reply(r.value(), r.result(), pooled);
+    }
+
+    private static void close(ArrayPool.PooledArray pooled) {
+        if (pooled != null) {
+            pooled.close();
+        }
+    }
+
+    /** Heap bytes of encoded Forward inputs held idle for reuse (closed calls' buffers). */
+    long idleRequestBytes() {
+        return requestBuffers.idleBytes();
+    }
+
+    /** Native bytes of Forward outputs held idle for reuse (closed calls' arrays). */
+    long idleReplyBytes() {
+        return replyArrays.idleBytes();
     }
 
     /**
      * Replaces NaN and ±infinity by 0 in place: a peer's garbage must not poison the caller's
-     * model. A finite sum proves there is nothing to replace (one cheap op on the common path);
-     * otherwise two replace ops (M2.1's {@code Conditions.notFinite()} matches nothing).
+     * model. A finite sum of absolute values proves there is nothing to replace (NaN and infinity
+     * carry through it); otherwise two replace ops (M2.1's {@code Conditions.notFinite()} matches
+     * nothing). The common path asks BLAS ({@code sasum}/{@code dasum}: ~10 µs for 32 768 floats)
+     * rather than ND4J's reduce op ({@code sumNumber}: 50-75 µs, mostly op set-up).
      */
     static void sanitize(INDArray value) {
-        if (value.isEmpty() || Double.isFinite(value.sumNumber().doubleValue())) {
+        if (value.isEmpty() || Double.isFinite(absSum(value))) {
             return;
         }
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isNan());
         BooleanIndexing.replaceWhere(value, 0.0, Conditions.isInfinite());
+    }
+
+    /** Σ|x| (may overflow to infinity for huge finite values: the replace ops then find nothing). */
+    private static double absSum(INDArray value) {
+        DataType t = value.dataType();
+        if ((t == DataType.FLOAT || t == DataType.DOUBLE) && !value.isView()
+                && value.ordering() == 'c' && value.length() <= Integer.MAX_VALUE) {
+            INDArray flat = value.rank() == 1 ? value : value.reshape(value.length());
+            return Nd4j.getBlasWrapper().level1().asum(flat);
+        }
+        return value.sumNumber().doubleValue();
     }
 
     /**
@@ -460,6 +532,7 @@ public final class Dendrite implements AutoCloseable {
         closed = true;
         channels.close();
         transport.close(Duration.ofSeconds(2));
+        replyArrays.close(); // outputs of calls still open are freed when those calls close
     }
 
     /** Settings with defaults (docs/dendrite.md). */

@@ -22,8 +22,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Using it in a SameDiff model: feed {@link #outputs()} into placeholders, ask
  * {@code calculateGradients} for those placeholders (name them in {@code createGradFunction}),
  * pass the gradients to {@link #backward}; see docs/dendrite.md.
+ *
+ * <p>{@link #close()} gives the Forward outputs' native arrays and the encoded inputs' buffers back
+ * to the Dendrite for its next calls: close a call once its outputs have been used (copied into a
+ * graph's inputs, combined) and its backward sent; nothing may read the outputs after that. A call never closed is
+ * correct too: its outputs are then freed by the garbage collector, at a cost per reply.
  */
-public final class DendriteCall {
+public final class DendriteCall implements AutoCloseable {
     private final Dendrite dendrite;
     private final Modality modality;
     private final List<Synapse> synapses;
@@ -31,10 +36,12 @@ public final class DendriteCall {
     private final Tensor[] sent;
     private final List<INDArray> outputs;
     private final List<PeerResult> results;
+    private final List<AutoCloseable> owners;
     private volatile List<PeerResult> backwardResults = List.of();
+    private volatile boolean closed;
 
     DendriteCall(Dendrite dendrite, Modality modality, List<Synapse> synapses, List<INDArray> inputs,
-                 Tensor[] sent, List<Dendrite.Reply> replies) {
+                 Tensor[] sent, List<Dendrite.Reply> replies, List<AutoCloseable> requestBuffers) {
         this.dendrite = dendrite;
         this.modality = modality;
         this.synapses = List.copyOf(synapses);
@@ -42,6 +49,13 @@ public final class DendriteCall {
         this.sent = sent;
         this.outputs = replies.stream().map(Dendrite.Reply::value).toList();
         this.results = replies.stream().map(Dendrite.Reply::result).toList();
+        List<AutoCloseable> o = new ArrayList<>(requestBuffers);
+        for (Dendrite.Reply r : replies) {
+            if (r.owner() != null) {
+                o.add(r.owner());
+            }
+        }
+        this.owners = o;
     }
 
     public Modality modality() {
@@ -57,9 +71,38 @@ public final class DendriteCall {
         return inputs;
     }
 
-    /** Per peer, {@code [batch, seq, 512]} float32; zeros for every peer whose result is not OK. */
+    /**
+     * Per peer, {@code [batch, seq, 512]} float32; zeros for every peer whose result is not OK.
+     * Valid until {@link #close()}.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
     public List<INDArray> outputs() {
+        if (closed) {
+            throw new IllegalStateException("outputs read after the call was closed");
+        }
         return outputs;
+    }
+
+    /**
+     * Gives the outputs' arrays and the encoded inputs' buffers back to the Dendrite (the arrays
+     * are freed at once if it keeps enough idle or is closed); {@link #outputs()} and
+     * {@link #backward} refuse from then on, and arrays read from {@link #outputs()} before may
+     * hold another call's reply. Idempotent. Not while a {@link #backward} of this call runs.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (AutoCloseable o : owners) {
+            try {
+                o.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not give an output back", e);
+            }
+        }
     }
 
     /** Per peer, the Forward's code, latency and message. */
@@ -81,8 +124,12 @@ public final class DendriteCall {
      * no call, zeros back, and no entry in {@link #backwardResults()}.
      *
      * @param gradsWrtOutputs per peer, {@code [batch, seq, 512]}, or null
+     * @throws IllegalStateException after {@link #close()} (the inputs' bytes were given back)
      */
     public List<INDArray> backward(List<INDArray> gradsWrtOutputs) {
+        if (closed) {
+            throw new IllegalStateException("backward after the call was closed");
+        }
         if (gradsWrtOutputs.size() != synapses.size()) {
             throw new IllegalArgumentException(synapses.size() + " peers but " + gradsWrtOutputs.size()
                     + " gradients");

@@ -76,9 +76,21 @@ public final class TensorCodec {
      * @throws IllegalArgumentException for a dtype the wire cannot carry (TENSOR modality), an
      *                                  unrecognized modality, or 2 GiB of data or more
      */
-    @SuppressWarnings("try") // the workspace scope is only opened and closed
     public Tensor encode(INDArray array, Modality modality, boolean requiresGrad) {
+        return encode(array, modality, requiresGrad, byte[]::new);
+    }
+
+    /**
+     * As {@link #encode(INDArray, Modality, boolean)}, with the bytes copied into an array from
+     * {@code buffers}: called once with the byte length, it returns an array at least that long
+     * (say, a pooled one). The tensor's {@code buffer} is a view of its first bytes, so the array
+     * must stay unchanged, and in no one else's hands, for as long as the tensor is used.
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public Tensor encode(INDArray array, Modality modality, boolean requiresGrad,
+                         java.util.function.IntFunction<byte[]> buffers) {
         Objects.requireNonNull(array, "array");
+        Objects.requireNonNull(buffers, "buffers");
         Objects.requireNonNull(modality, "modality");
         DataType wireType = wireTypeFor(array.dataType(), modality);
         WireType wt = WireType.of(wireType);
@@ -102,15 +114,20 @@ public final class TensorCodec {
                     throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
                 }
             }
-            byte[] bytes = new byte[(int) byteLength];
+            int n = (int) byteLength;
+            byte[] bytes = buffers.apply(n);
+            if (bytes.length < n) {
+                throw new IllegalStateException("buffer of " + bytes.length + " bytes for " + n);
+            }
             if (NATIVE_LITTLE_ENDIAN) {
-                src.get(bytes);
+                src.get(bytes, 0, n);
             } else {
-                copyElements(src, ByteOrder.nativeOrder(), ByteBuffer.wrap(bytes),
+                copyElements(src, ByteOrder.nativeOrder(), ByteBuffer.wrap(bytes, 0, n),
                         ByteOrder.LITTLE_ENDIAN, wt.elementSize);
             }
-            // The tensor alone holds bytes: no one else can change them.
-            return out.setBuffer(UnsafeByteOperations.unsafeWrap(bytes)).build();
+            // The tensor alone holds bytes (or its owner lends them for the tensor's life).
+            return out.setBuffer(bytes.length == n ? UnsafeByteOperations.unsafeWrap(bytes)
+                    : UnsafeByteOperations.unsafeWrap(bytes, 0, n)).build();
         } finally {
             // asNio() does not keep ND4J's buffer reachable; the array must outlive the copy.
             Reference.reachabilityFence(dense);

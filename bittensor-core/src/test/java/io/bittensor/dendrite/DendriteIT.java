@@ -167,6 +167,81 @@ class DendriteIT {
     }
 
     @Test
+    void concurrentCallersGetTheirOwnOutputsAndClosedCallsGiveTheirArraysBack() throws Exception {
+        Axon axon = axon(Axon.builder().workerThreads(2).serve("id", new TestNeurons.Scale(1)));
+        Dendrite dendrite = dendrite(Dendrite.builder().signRequests(false));
+        List<Synapse> peer = List.of(synapse("id", "127.0.0.1", axon.port()));
+        int threads = 4;
+        int calls = 40;
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<Integer>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                done.add(callers.submit(() -> {
+                    int checked = 0;
+                    for (int c = 0; c < calls; c++) {
+                        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 512).addi(1000 * id + c);
+                        try (DendriteCall call = dendrite.forward(peer, List.of(x), Modality.TENSOR)) {
+                            assertEquals(ReturnCode.OK, call.results().get(0).code());
+                            assertEquals(x, call.outputs().get(0), "caller " + id + ", call " + c);
+                            checked++;
+                        }
+                    }
+                    return checked;
+                }));
+            }
+            for (var f : done) {
+                assertEquals(calls, f.get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            callers.shutdownNow();
+            assertTrue(callers.awaitTermination(10, TimeUnit.SECONDS));
+        }
+        assertTrue(dendrite.idleReplyBytes() > 0, "closed calls gave their outputs back");
+        assertTrue(dendrite.idleRequestBytes() > 0, "and their encoded inputs");
+
+        // A closed call's array serves the next reply; its outputs are refused from then on.
+        INDArray a = Nd4j.rand(DataType.FLOAT, 2, 3, 512);
+        INDArray b = Nd4j.rand(DataType.FLOAT, 2, 3, 512);
+        DendriteCall first = dendrite.forward(peer, List.of(a), Modality.TENSOR);
+        INDArray firstOut = first.outputs().get(0);
+        assertEquals(a, firstOut);
+        first.close();
+        first.close(); // idempotent
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, first::outputs);
+        INDArray g = Nd4j.rand(DataType.FLOAT, 2, 3, 512);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> first.backward(List.of(g)));
+        try (DendriteCall second = dendrite.forward(peer, List.of(b), Modality.TENSOR)) {
+            org.junit.jupiter.api.Assertions.assertSame(firstOut, second.outputs().get(0), "reused warm");
+            assertEquals(b, second.outputs().get(0));
+            // Backward sends the inputs as sent in Forward, from the buffer the call still holds.
+            assertTrue(g.equalsWithEps(second.backward(List.of(g)).get(0), 1e-6));
+        }
+        // A call never closed keeps its output, and the bytes of its input, while later calls
+        // come and go through the pools: its Backward sends what its Forward sent.
+        axon.serve("inputs", new io.bittensor.neuron.Neuron() {
+            @Override
+            public INDArray forwardTensor(INDArray x) {
+                return x.dup();
+            }
+
+            @Override
+            public INDArray backward(Modality m, INDArray inputs, INDArray grads) {
+                return inputs.dup(); // answers with the inputs it was sent
+            }
+        });
+        List<Synapse> echo = List.of(synapse("inputs", "127.0.0.1", axon.port()));
+        DendriteCall kept = dendrite.forward(echo, List.of(a), Modality.TENSOR);
+        for (int i = 0; i < 3; i++) {
+            dendrite.forward(echo, List.of(b), Modality.TENSOR).close();
+        }
+        assertEquals(a, kept.outputs().get(0));
+        assertEquals(a, kept.backward(List.of(g)).get(0));
+        kept.close();
+    }
+
+    @Test
     void aFailedBackwardNeverBansThePeer() throws IOException {
         Dendrite dendrite = dendrite(Dendrite.builder().banInitial(Duration.ofMinutes(1)));
         List<Synapse> peer = List.of(synapse("py", "127.0.0.1", pythonLikePeer()));
@@ -254,7 +329,7 @@ class DendriteIT {
         java.util.Set<Long> before = liveThreadIds();
         for (int round = 0; round < 3; round++) {
             DendriteCall call = dendrite.forward(many, x, Modality.TENSOR);
-            assertTrue(call.results().stream().allMatch(r -> r.code() == ReturnCode.OK), "every endpoint answered");
+            assertTrue(call.results().stream().allMatch(r -> r.code() == ReturnCode.OK), "every endpoint answered: " + call.results().stream().filter(r -> r.code() != ReturnCode.OK).toList());
         }
         // gRPC's process-wide cached executor (name resolution) would grow with the endpoints;
         // the Dendrite must resolve on its own bounded threads.

@@ -63,6 +63,27 @@ class DendriteTest {
     }
 
     @Test
+    void sanitizeFindsASingleNonFiniteValueAnywhereInAReplySizedArray() {
+        // [64, 1, 512] as a reply: the BLAS check must see one bad value in the body or the tail.
+        for (org.nd4j.linalg.api.buffer.DataType type : new org.nd4j.linalg.api.buffer.DataType[] {
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, org.nd4j.linalg.api.buffer.DataType.DOUBLE}) {
+            for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+                for (long at : new long[] {0, 12_345, 64 * 512 - 1}) {
+                    var x = Nd4j.ones(type, 64, 1, 512);
+                    x.putScalar(at, bad);
+                    Dendrite.sanitize(x);
+                    assertEquals(0.0, x.getDouble(at), type + " " + bad + " at " + at);
+                    assertEquals(64 * 512 - 1, x.sumNumber().doubleValue(), 0.0, type + " " + bad + " at " + at);
+                }
+            }
+        }
+        var clean = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 64, 1, 512).subi(0.5);
+        var copy = clean.dup();
+        Dendrite.sanitize(clean);
+        assertEquals(copy, clean);
+    }
+
+    @Test
     void backoffDoublesUpToTheCapAndForgetsOnSuccess() {
         AtomicLong now = new AtomicLong();
         Backoff b = new Backoff(Duration.ofMillis(100), Duration.ofMillis(350), now::get, 2);

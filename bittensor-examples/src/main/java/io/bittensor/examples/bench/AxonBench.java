@@ -40,13 +40,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then
  * {@code OMP_NUM_THREADS=1 java -Dorg.bytedeco.javacpp.platform.extension=-onednn-avx2
  * -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bench.AxonBench [seconds]}
- * (seconds per case, default 5, split into 3 rounds that alternate unsigned and signed; each
- * Dendrite first warms up as long).
+ * (seconds per case, default 5, split into 3 rounds that alternate unsigned, signed, unsigned to
+ * a second Axon serving inline ({@code inlineBelow}), and a bare grpc-java echo of the same
+ * message; each first warms up as long).
  */
 public final class AxonBench {
     private static final int[] SHAPE = {64, 1, 512};
     /** Interleaved unsigned/signed rounds per caller count; the seconds per case are split among them. */
     private static final int ROUNDS = 3;
+    /** The inline threshold of the second Axon (the identity neuron takes a few microseconds). */
+    private static final java.time.Duration INLINE_BELOW = java.time.Duration.ofMillis(1);
 
     private AxonBench() {
     }
@@ -86,22 +89,36 @@ public final class AxonBench {
         try (Axon axon = Axon.builder().bindAddress("127.0.0.1").port(0).serve("id", new Identity())
                 .build().start();
              Dendrite unsigned = Dendrite.builder().signRequests(false).build();
-             Dendrite signed = Dendrite.builder().signRequests(true).build()) {
+             Dendrite signed = Dendrite.builder().signRequests(true).build();
+             Axon inlineAxon = Axon.builder().bindAddress("127.0.0.1").port(0).serve("id", new Identity())
+                     .inlineBelow(INLINE_BELOW).build().start();
+             Echo echo = new Echo(x, unsigned.neuronKey())) {
             Synapse peer = ClosedLoop.synapse("id", axon.port());
+            Synapse inlinePeer = ClosedLoop.synapse("id", inlineAxon.port());
             Dendrite[] dendrites = {unsigned, signed};
             for (int callers : new int[] {1, 4}) {
                 for (Dendrite d : dendrites) { // warm-up: the JIT needs ~10 s here
                     ClosedLoop.run(d, peer, x, Modality.TENSOR, callers, seconds);
                 }
-                // Rounds alternate unsigned and signed, so both see the same machine load; each
-                // row is the round with the median requests/s.
+                ClosedLoop.run(unsigned, inlinePeer, x, Modality.TENSOR, callers, seconds);
+                echo.run(callers, seconds);
+                // Rounds alternate unsigned, signed and the bare echo, so all see the same machine
+                // load; each row is the round with the median requests/s.
                 ClosedLoop.Result[][] rounds = new ClosedLoop.Result[2][ROUNDS];
+                double[] echoes = new double[ROUNDS];
+                ClosedLoop.Result[] inlined = new ClosedLoop.Result[ROUNDS];
                 for (int round = 0; round < ROUNDS; round++) {
                     for (int i = 0; i < 2; i++) {
                         rounds[i][round] = ClosedLoop.run(dendrites[i], peer, x, Modality.TENSOR, callers,
                                 seconds / ROUNDS);
                     }
+                    inlined[round] = ClosedLoop.run(unsigned, inlinePeer, x, Modality.TENSOR, callers,
+                            seconds / ROUNDS);
+                    echoes[round] = echo.run(callers, seconds / ROUNDS);
                 }
+                Arrays.sort(echoes);
+                Arrays.sort(inlined, java.util.Comparator.comparingDouble(ClosedLoop.Result::perSecond));
+                ClosedLoop.Result inl = inlined[ROUNDS / 2];
                 ClosedLoop.Result[] median = new ClosedLoop.Result[2];
                 for (int i = 0; i < 2; i++) {
                     ClosedLoop.Result[] rs = rounds[i].clone();
@@ -111,14 +128,18 @@ public final class AxonBench {
                             i == 1 ? "yes" : "no", median[i].perSecond(), median[i].p50Ms(),
                             median[i].p99Ms(), median[i].errors());
                 }
+                System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f %10.3f %10.3f %8d   (Axon with inlineBelow %d µs)%n",
+                        callers, "no, inl.", inl.perSecond(), inl.p50Ms(), inl.p99Ms(), inl.errors(),
+                        INLINE_BELOW.toNanos() / 1000);
+                System.out.printf(Locale.ROOT, "%-8d %-9s %12.0f   (bare grpc-java echo of the same message,"
+                        + " rounds interleaved; median)%n", callers, "echo", echoes[ROUNDS / 2]);
                 System.out.printf(Locale.ROOT, "%-8d signed / unsigned requests/s: %.2f (goal >= 0.8)%n",
                         callers, median[1].perSecond() / median[0].perSecond());
+                System.out.printf(Locale.ROOT, "%-8d unsigned / echo requests/s:   %.2f (goal >= 0.85 with 1 caller);"
+                        + " inline Axon: %.2f%n", callers, median[0].perSecond() / echoes[ROUNDS / 2],
+                        inl.perSecond() / echoes[ROUNDS / 2]);
             }
         }
-
-        System.out.printf(Locale.ROOT, "%nTransport ceiling under the same load: raw grpc-java echo of the same"
-                + " message (no decode, no encode, no worker hop), 1 caller: %.0f requests/s%n",
-                rawEcho(x, seconds));
 
         System.out.printf(Locale.ROOT, "%nFan-out: 16 peers (16 Axons), each 50 ms per call%n");
         List<Axon> axons = new ArrayList<>();
@@ -154,35 +175,60 @@ public final class AxonBench {
         System.out.printf(Locale.ROOT, "%nload average at end %s%n", ClosedLoop.loadAverage());
     }
 
-    /** A bare gRPC server that echoes the request on its I/O thread, called by a blocking stub. */
-    private static double rawEcho(INDArray x, double seconds) throws IOException {
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
-                .addService(new BittensorGrpc.BittensorImplBase() {
-                    @Override
-                    public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
-                        out.onNext(request);
-                        out.onCompleted();
+    /**
+     * The transport's own ceiling: a bare gRPC server that echoes the request on its I/O thread
+     * (no decode, no encode, no worker hop), called by blocking stubs on one channel with the
+     * same message (the request an unsigned Dendrite sends, already encoded).
+     */
+    private static final class Echo implements AutoCloseable {
+        private final Server server;
+        private final ManagedChannel channel;
+        private final BittensorGrpc.BittensorBlockingStub stub;
+        private final TensorMessage message;
+
+        Echo(INDArray x, String neuronKey) throws IOException {
+            server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
+                    .addService(new BittensorGrpc.BittensorImplBase() {
+                        @Override
+                        public void forward(TensorMessage request, StreamObserver<TensorMessage> out) {
+                            out.onNext(request);
+                            out.onCompleted();
+                        }
+                    }).build().start();
+            channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext()
+                    .directExecutor().build();
+            stub = BittensorGrpc.newBlockingStub(channel);
+            message = TensorMessage.newBuilder().setVersion(TensorCodec.WIRE_VERSION).setNeuronKey(neuronKey)
+                    .setSynapseKey("id").addTensors(TensorCodec.defaults().encode(x, Modality.TENSOR)).build();
+        }
+
+        /** Requests/s of {@code callers} threads echoing for {@code seconds}. */
+        double run(int callers, double seconds) throws InterruptedException {
+            long durationNanos = (long) (seconds * 1e9);
+            java.util.concurrent.atomic.AtomicLong calls = new java.util.concurrent.atomic.AtomicLong();
+            List<Thread> threads = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int c = 0; c < callers; c++) {
+                Thread t = new Thread(() -> {
+                    long end = System.nanoTime() + durationNanos;
+                    long n = 0;
+                    while (System.nanoTime() < end) {
+                        stub.forward(message);
+                        n++;
                     }
-                }).build().start();
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext()
-                .directExecutor().build();
-        try {
-            BittensorGrpc.BittensorBlockingStub stub = BittensorGrpc.newBlockingStub(channel);
-            TensorMessage m = TensorMessage.newBuilder().setSynapseKey("id")
-                    .addTensors(TensorCodec.defaults().encode(x, Modality.TENSOR)).build();
-            double rate = 0;
-            for (int round = 0; round < 2; round++) { // the first round warms up
-                long t0 = System.nanoTime();
-                long end = t0 + (long) (seconds * 1e9);
-                int n = 0;
-                while (System.nanoTime() < end) {
-                    stub.forward(m);
-                    n++;
-                }
-                rate = n / ((System.nanoTime() - t0) / 1e9);
+                    calls.addAndGet(n);
+                }, "bench-echo-" + c);
+                t.start();
+                threads.add(t);
             }
-            return rate;
-        } finally {
+            for (Thread t : threads) {
+                t.join();
+            }
+            return calls.get() / ((System.nanoTime() - t0) / 1e9);
+        }
+
+        @Override
+        public void close() {
             channel.shutdownNow();
             server.shutdownNow();
         }

@@ -45,10 +45,13 @@ final class ClosedLoop {
                     long end = System.nanoTime() + durationNanos;
                     long now;
                     while ((now = System.nanoTime()) < end && n < lat.length) {
-                        DendriteCall call = dendrite.forward(peers, inputs, modality);
-                        lat[n++] = System.nanoTime() - now;
-                        if (call.results().get(0).code() != ReturnCode.OK) {
-                            errors.incrementAndGet();
+                        // Closed once read, as a caller done with the outputs does: the
+                        // Dendrite reuses their arrays for the next replies.
+                        try (DendriteCall call = dendrite.forward(peers, inputs, modality)) {
+                            lat[n++] = System.nanoTime() - now;
+                            if (call.results().get(0).code() != ReturnCode.OK) {
+                                errors.incrementAndGet();
+                            }
                         }
                     }
                 } catch (InterruptedException e) {
