@@ -82,19 +82,22 @@ public final class BertModel implements NeuronModel {
     private static final String EMBEDDED = "embedded";
     private static final String ATTN_MASK = "attn_mask";
     private static final String SELECT = "select";
-    private static final String LABELS = "labels";
-    private static final String WEIGHTS = "label_weights";
     private static final String NETWORK = "network";
     private static final String SERVED_GRAD = "served_grad";
     private static final String OUTPUT = "output";
     private static final String HIDDEN = "hidden";
     private static final String STUDENT = "student";
-    private static final String LOCAL_LOGITS = "local_logits";
-    private static final String LOCAL_PREDICTED = "local_predicted";
-    private static final String LOCAL_LOSS = "local_loss";
-    private static final String REMOTE_LOSS = "remote_loss";
+    static final String VOCAB_B = "vocab_b";
+    /** The heads' transforms, {@code [rows, H]}: what the tied output layer reads. */
+    private static final String LOCAL_T = "local_transform";
+    private static final String REMOTE_T = "remote_transform";
+    /** d loss / d transform from {@link TiedOutputHead}, fed back into the graph. */
+    private static final String LOCAL_T_GRAD = "local_transform_grad";
+    private static final String REMOTE_T_GRAD = "remote_transform_grad";
+    /** sum(transform ⊙ its gradient): the graph's gradient of it is the loss's (the head's part is outside). */
+    private static final String LOCAL_OBJECTIVE = "local_objective";
+    private static final String TOTAL_OBJECTIVE = "total_objective";
     private static final String DISTILL_LOSS = "distill_loss";
-    private static final String TOTAL_LOSS = "total_loss";
     private static final String SERVED_LOSS = "served_loss";
 
     static final String MODEL_ID = "bittensor-bert-mlm-v1";
@@ -121,10 +124,15 @@ public final class BertModel implements NeuronModel {
     private final List<String> localParameters;
     private final List<String> servedParameters;
     private final List<String> parameterNames;
+    /** Parameters outside the graph: the token table (tied output layer), the vocabulary bias, the positions. */
+    private final INDArray tokens;
+    private final INDArray vocabBias;
     private final INDArray positions;
     private final ParameterUpdaters updaters;
-    /** Reused one-hot label arrays, by head row count (a training batch's and an evaluation's last). */
-    private final Map<Integer, OneHotRows> oneHots = new java.util.HashMap<>();
+    private final TiedOutputHead head;
+    /** The tied output layer's gradient of the last training step (reused: ~15.6 MB at H = 128). */
+    private INDArray tokenGrad;
+    private INDArray vocabBiasGrad;
     private Mode mode;
 
     /**
@@ -137,18 +145,22 @@ public final class BertModel implements NeuronModel {
         this.updaterConfig = Objects.requireNonNull(updater, "updater");
         this.sd = SameDiff.create();
         SplittableRandom rng = new SplittableRandom(seed);
-        this.graphParameters = Collections.unmodifiableList(build(sd, config, rng));
+        // Drawn first, as when the table was a graph variable: a seed gives the same weights as before.
+        this.tokens = normal(rng, 0.02, config.vocabSize(), config.hidden());
+        List<String> names = build(sd, config, rng);
+        this.vocabBias = Nd4j.zeros(DataType.FLOAT, config.vocabSize());
+        this.graphParameters = names.stream().filter(n -> !n.equals(TOK_EMB) && !n.equals(VOCAB_B)).toList();
         this.localParameters = graphParameters.stream().filter(n -> !n.startsWith("student")).toList();
         // Asking SameDiff for the gradient of a variable the loss does not reach returns an
         // uninitialised array (it once poisoned a swarm with NaN): the served output never
         // reaches the MLM head.
-        this.servedParameters = graphParameters.stream()
-                .filter(n -> !n.startsWith("head_") && !n.equals("vocab_b") && !n.equals(TOK_EMB)).toList();
+        this.servedParameters = graphParameters.stream().filter(n -> !n.startsWith("head_")).toList();
         this.positions = normal(rng, 0.02, config.maxPositions(), config.hidden());
-        List<String> all = new ArrayList<>(graphParameters);
+        List<String> all = new ArrayList<>(names); // the order checkpoints were written in
         all.add(POS_EMB);
         this.parameterNames = Collections.unmodifiableList(all);
         this.updaters = new ParameterUpdaters(updater, parameterNames, this::param);
+        this.head = new TiedOutputHead(config.vocabSize(), config.hidden());
     }
 
     /** The text neuron for the runtime: this model of {@code config}'s size under Adam. */
@@ -169,12 +181,12 @@ public final class BertModel implements NeuronModel {
         SDVariable embedded = sd.placeHolder(EMBEDDED, DataType.FLOAT, -1, -1, h);
         SDVariable attnMask = sd.placeHolder(ATTN_MASK, DataType.FLOAT, -1, -1);
         SDVariable select = sd.placeHolder(SELECT, DataType.FLOAT, -1, -1);
-        SDVariable labels = sd.placeHolder(LABELS, DataType.FLOAT, -1, c.vocabSize()); // one-hot rows
-        SDVariable weights = sd.placeHolder(WEIGHTS, DataType.FLOAT, -1);
+        SDVariable localTGrad = sd.placeHolder(LOCAL_T_GRAD, DataType.FLOAT, -1, h);
+        SDVariable remoteTGrad = sd.placeHolder(REMOTE_T_GRAD, DataType.FLOAT, -1, h);
         SDVariable network = sd.placeHolder(NETWORK, DataType.FLOAT, -1, NETWORK_DIM);
         SDVariable servedGrad = sd.placeHolder(SERVED_GRAD, DataType.FLOAT, -1, NETWORK_DIM);
 
-        SDVariable tokEmb = var(sd, params, TOK_EMB, normal(rng, 0.02, c.vocabSize(), h));
+        params.add(TOK_EMB); // outside the graph (the constructor draws it first)
         SDVariable shape3 = sd.shape(embedded);
 
         SDVariable x = layerNorm(sd, rng, params, "emb_ln", sd.reshape(embedded, -1, h), h);
@@ -214,50 +226,25 @@ public final class BertModel implements NeuronModel {
         SDVariable bt = var(sd, params, "head_b", Nd4j.zeros(DataType.FLOAT, h));
         SDVariable lnG = var(sd, params, "head_ln_g", Nd4j.ones(DataType.FLOAT, h));
         SDVariable lnB = var(sd, params, "head_ln_b", Nd4j.zeros(DataType.FLOAT, h));
-        SDVariable vocabBias = var(sd, params, "vocab_b", Nd4j.zeros(DataType.FLOAT, c.vocabSize()));
-        SDVariable localLogits = head(sd, localJoined, wt, bt, lnG, lnB, tokEmb, vocabBias).rename(LOCAL_LOGITS);
-        // Top-1 in the graph: asking for the [rows, 30 522] logits would hand us a fresh array each step.
-        sd.argmax(LOCAL_PREDICTED, localLogits, 1);
-        SDVariable remoteLogits = head(sd, remoteJoined, wt, bt, lnG, lnB, tokEmb, vocabBias);
-
-        // Mean over the real masked rows; padding rows (weight 0) only keep the shapes fixed.
-        SDVariable localLoss = meanCrossEntropy(sd, localLogits, labels, weights).rename(LOCAL_LOSS);
-        SDVariable remoteLoss = meanCrossEntropy(sd, remoteLogits, labels, weights).rename(REMOTE_LOSS);
+        params.add(VOCAB_B); // outside the graph
+        // The tied output layer and the cross entropy run in TiedOutputHead; the graph ends at the
+        // heads' transforms and takes their gradients back as placeholders.
+        SDVariable localT = headTransform(sd, localJoined, wt, bt, lnG, lnB).rename(LOCAL_T);
+        SDVariable remoteT = headTransform(sd, remoteJoined, wt, bt, lnG, lnB).rename(REMOTE_T);
+        SDVariable localObjective = localT.mul(localTGrad).sum().rename(LOCAL_OBJECTIVE);
         // Mean over all elements, as torch's F.mse_loss.
         SDVariable distill = student.sub(stop(sd, network)).mul(student.sub(stop(sd, network))).mean()
                 .rename(DISTILL_LOSS);
-        localLoss.add(remoteLoss).add(TOTAL_LOSS, distill);
+        localObjective.add(remoteT.mul(remoteTGrad).sum()).add(TOTAL_OBJECTIVE, distill);
 
         sd.getVariable(OUTPUT).mul(servedGrad).sum(SERVED_LOSS);
         return params;
     }
 
-    /**
-     * Cross entropy of the labelled rows ({@code oneHot}), averaged with {@code weights} (0 for
-     * padding rows), from primitives: {@code log Σ exp(z - max) - (z - max)·onehot} per row.
-     *
-     * <p>Not {@code sparseSoftmaxCrossEntropy}: in SameDiff M2.1 its backward ignores the gradient it
-     * is handed and gives softmax − onehot for every row (measured: a row of weight 0 got a full
-     * gradient, the others 1 instead of 1/rows), so padding rows were trained towards [PAD] and the
-     * heads' gradients were the sum over rows instead of the mean. Not the dense
-     * {@code softmaxCrossEntropy} either: it is right, but builds its {@code [rows, V]} temporaries
-     * outside SameDiff's array cache, so every step allocated and zeroed ~10 of them natively
-     * (perf: 43 % of the process in memset, 19 % in page faults; 704 training tokens/s against
-     * ~2 400 before it). Primitives' arrays are reused from step to step. The max is a constant
-     * shift (no gradient needed: the loss does not depend on it). Checked against central
-     * differences in BertModelTest.
-     */
-    private static SDVariable meanCrossEntropy(SameDiff sd, SDVariable logits, SDVariable oneHot, SDVariable weights) {
-        SDVariable shifted = logits.sub(stop(sd, logits.max(true, 1)));
-        SDVariable logSumExp = sd.math.log(sd.math.exp(shifted).sum(true, 1));
-        SDVariable perRow = logSumExp.sub(shifted.mul(oneHot).sum(true, 1)).reshape(-1);
-        return perRow.mul(weights.div(weights.sum())).sum();
-    }
-
-    private static SDVariable head(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt, SDVariable lnG,
-            SDVariable lnB, SDVariable tokEmb, SDVariable vocabBias) {
-        SDVariable t = normalize(sd, gelu(sd, joined.mmul(wt).add(bt)), lnG, lnB);
-        return sd.mmul(t, tokEmb, false, true, false).add(vocabBias);
+    /** The MLM head's transform: dense H, gelu, layer norm (the tied output layer reads it). */
+    private static SDVariable headTransform(SameDiff sd, SDVariable joined, SDVariable wt, SDVariable bt,
+            SDVariable lnG, SDVariable lnB) {
+        return normalize(sd, gelu(sd, joined.mmul(wt).add(bt)), lnG, lnB);
     }
 
     /**
@@ -322,6 +309,7 @@ public final class BertModel implements NeuronModel {
     public synchronized StepResult trainLocal(Batch batch) {
         Step s = step(MaskedBatch.of(batch), null);
         updaters.applyConsuming(s.grads());
+        release(s.grads());
         return s.result();
     }
 
@@ -336,7 +324,22 @@ public final class BertModel implements NeuronModel {
         Objects.requireNonNull(network, "network");
         Step s = step(MaskedBatch.of(batch), network);
         updaters.applyConsuming(s.grads());
+        release(s.grads());
         return s.result();
+    }
+
+    /**
+     * Frees a consumed step's gradient arrays now (SameDiff hands back fresh ones each step; left
+     * to the garbage collector, their native memory is freed late and every step's arrays land on
+     * fresh pages: page faults and zero-filling were a fifth of the step). The head's reused
+     * buffers stay.
+     */
+    private void release(Map<String, INDArray> grads) {
+        for (INDArray g : grads.values()) {
+            if (g != tokenGrad && g != vocabBiasGrad && g.closeable()) {
+                g.close();
+            }
+        }
     }
 
     /** A step's figures and its parameter gradients (SameDiff's arrays: valid until the next call). */
@@ -349,40 +352,74 @@ public final class BertModel implements NeuronModel {
     synchronized Step step(MaskedBatch batch, INDArray network) {
         useMode(network == null ? Mode.LOCAL : Mode.NETWORK);
         Map<String, INDArray> ph = inputs(batch);
-        int[] masked = batch.maskedPositions();
-        List<String> wanted = new ArrayList<>(network == null ? localParameters : graphParameters);
-        wanted.add(EMBEDDED);
-        if (network == null) {
-            OutAndGrad r = gradientsAndOutputs(ph, List.of(LOCAL_LOSS, LOCAL_PREDICTED), wanted);
-            double loss = r.getOutputs().get(LOCAL_LOSS).getDouble(0);
-            StepResult result = new StepResult(loss, loss, Double.NaN, Double.NaN,
-                    correct(r.getOutputs().get(LOCAL_PREDICTED), batch.targets()), masked.length, null);
-            return new Step(result, withEmbeddingGrads(r.getGradients(), batch.inputIds(), batch.batch(),
-                    batch.sequence()));
+        int[] targets = batch.targets();
+        if (network != null) {
+            putNetwork(ph, batch, network);
         }
-        putNetwork(ph, batch, network);
+        // The graph's forward to the heads' transforms, the tied output layer and its loss outside
+        // (TiedOutputHead), then the graph's gradient function fed the transforms' gradients: it
+        // runs the encoder's forward again, which costs less than SameDiff's version of the head.
+        Map<String, INDArray> t = sd.output(ph, network == null ? new String[] {LOCAL_T} : new String[] {LOCAL_T, REMOTE_T});
+        ensureHeadGrads();
+        INDArray[] dT = new INDArray[1];
+        TiedOutputHead.Score local = head.train(t.get(LOCAL_T), tokens, vocabBias, targets, tokenGrad, vocabBiasGrad,
+                false, dT);
+        if (network == null) {
+            ph.put(LOCAL_T_GRAD, dT[0]);
+            List<String> wanted = new ArrayList<>(localParameters);
+            wanted.add(EMBEDDED);
+            OutAndGrad r = gradientsAndOutputs(ph, List.of(), wanted);
+            StepResult result = new StepResult(local.loss(), local.loss(), Double.NaN, Double.NaN, local.correct(),
+                    targets.length, null);
+            return new Step(result, withEmbeddingGrads(withHeadGrads(r.getGradients()), batch.inputIds(),
+                    batch.batch(), batch.sequence()));
+        }
+        ph.put(LOCAL_T_GRAD, dT[0].dup()); // the head's buffer is reused by the remote head below
+        TiedOutputHead.Score remote = head.train(t.get(REMOTE_T), tokens, vocabBias, targets, tokenGrad,
+                vocabBiasGrad, true, dT);
+        ph.put(REMOTE_T_GRAD, dT[0]);
+        List<String> wanted = new ArrayList<>(graphParameters);
+        wanted.add(EMBEDDED);
         wanted.add(NETWORK);
-        OutAndGrad r = gradientsAndOutputs(ph, List.of(TOTAL_LOSS, LOCAL_LOSS, REMOTE_LOSS, DISTILL_LOSS, LOCAL_PREDICTED),
-                wanted);
+        OutAndGrad r = gradientsAndOutputs(ph, List.of(DISTILL_LOSS), wanted);
         Map<String, INDArray> grads = new LinkedHashMap<>(r.getGradients());
         // A copy: it goes to the peers on another thread while this model runs its next step.
         INDArray networkGrad = grads.remove(NETWORK).dup('c');
-        Map<String, INDArray> o = r.getOutputs();
-        StepResult result = new StepResult(o.get(TOTAL_LOSS).getDouble(0), o.get(LOCAL_LOSS).getDouble(0),
-                o.get(REMOTE_LOSS).getDouble(0), o.get(DISTILL_LOSS).getDouble(0),
-                correct(o.get(LOCAL_PREDICTED), batch.targets()), masked.length,
-                networkGrad.reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM));
-        return new Step(result, withEmbeddingGrads(grads, batch.inputIds(), batch.batch(), batch.sequence()));
+        double distill = r.getOutputs().get(DISTILL_LOSS).getDouble(0);
+        StepResult result = new StepResult(local.loss() + remote.loss() + distill, local.loss(), remote.loss(), distill,
+                local.correct(), targets.length, networkGrad.reshape('c', batch.batch(), batch.sequence(), NETWORK_DIM));
+        return new Step(result, withEmbeddingGrads(withHeadGrads(grads), batch.inputIds(), batch.batch(),
+                batch.sequence()));
+    }
+
+    /** The tied output layer's gradient buffers, made once. */
+    private void ensureHeadGrads() {
+        if (tokenGrad == null) {
+            tokenGrad = Nd4j.create(DataType.FLOAT, config.vocabSize(), config.hidden());
+            vocabBiasGrad = Nd4j.create(DataType.FLOAT, config.vocabSize());
+        }
+    }
+
+    /** The graph's gradients plus the output layer's (the token table's gets the embedding's added later). */
+    private Map<String, INDArray> withHeadGrads(Map<String, INDArray> graphGrads) {
+        Map<String, INDArray> grads = new LinkedHashMap<>(graphGrads);
+        grads.put(TOK_EMB, tokenGrad);
+        grads.put(VOCAB_B, vocabBiasGrad);
+        return grads;
     }
 
     /** The loss {@link #step} minimises, forward only (tests compare its differences with the gradients). */
     synchronized double loss(MaskedBatch batch, INDArray network) {
         Map<String, INDArray> ph = inputs(batch);
         if (network == null) {
-            return sd.output(ph, LOCAL_LOSS).get(LOCAL_LOSS).getDouble(0);
+            INDArray t = sd.output(ph, LOCAL_T).get(LOCAL_T);
+            return head.score(t, tokens, vocabBias, batch.targets()).loss();
         }
         putNetwork(ph, batch, network);
-        return sd.output(ph, TOTAL_LOSS).get(TOTAL_LOSS).getDouble(0);
+        Map<String, INDArray> o = sd.output(ph, LOCAL_T, REMOTE_T, DISTILL_LOSS);
+        return head.score(o.get(LOCAL_T), tokens, vocabBias, batch.targets()).loss()
+                + head.score(o.get(REMOTE_T), tokens, vocabBias, batch.targets()).loss()
+                + o.get(DISTILL_LOSS).getDouble(0);
     }
 
     /** The network's answer as a placeholder, {@code [b·t, 512]}, NaN as silence. */
@@ -423,9 +460,9 @@ public final class BertModel implements NeuronModel {
     @Override
     public synchronized Evaluation evaluate(Batch batch) {
         MaskedBatch m = MaskedBatch.of(batch);
-        Map<String, INDArray> o = sd.output(inputs(m), LOCAL_LOSS, LOCAL_PREDICTED);
-        return new Evaluation(o.get(LOCAL_LOSS).getDouble(0), correct(o.get(LOCAL_PREDICTED), m.targets()),
-                m.targets().length);
+        INDArray t = sd.output(inputs(m), LOCAL_T).get(LOCAL_T);
+        TiedOutputHead.Score s = head.score(t, tokens, vocabBias, m.targets());
+        return new Evaluation(s.loss(), s.correct(), m.targets().length);
     }
 
     /** Per masked token: {@code validation loss 6.4270 nats per masked token (perplexity 618.4), top-1 11.70 % (…)}. */
@@ -585,37 +622,9 @@ public final class BertModel implements NeuronModel {
         for (int i = 0; i < m; i++) {
             select.putScalar(i, batch.maskedPositions()[i], 1f);
         }
-        float[] weights = new float[slots]; // padding rows: weight 0 (and label 0)
-        Arrays.fill(weights, 0, m, 1f);
-        ph.put(SELECT, select);
-        ph.put(LABELS, oneHot(batch.targets(), slots));
-        ph.put(WEIGHTS, Nd4j.createFromArray(weights));
+        ph.put(SELECT, select); // rows past the masked ones select nothing: the head's padding
         return ph;
     }
-
-    /**
-     * The labels as one-hot rows {@code [slots, V]} (padding rows: [PAD]), in an array kept per
-     * row count and reused: only the entries the last batch set are cleared (a fresh 39 MB array
-     * per step at batch 32 would cost more than filling it).
-     */
-    private INDArray oneHot(int[] labels, int slots) {
-        if (!oneHots.containsKey(slots) && oneHots.size() >= 4) { // bounded: batch shapes come and go
-            oneHots.values().forEach(r -> r.array().close());
-            oneHots.clear();
-        }
-        OneHotRows rows = oneHots.computeIfAbsent(slots,
-                n -> new OneHotRows(Nd4j.zeros(DataType.FLOAT, n, config.vocabSize()), new int[n]));
-        int[] set = rows.set();
-        for (int i = 0; i < slots; i++) {
-            rows.array().putScalar(i, set[i], 0f);
-            set[i] = i < labels.length ? labels[i] : WordPiece.PAD_ID;
-            rows.array().putScalar(i, set[i], 1f);
-        }
-        return rows.array();
-    }
-
-    /** A reusable one-hot array and the column set in each of its rows. */
-    private record OneHotRows(INDArray array, int[] set) {}
 
     /**
      * Rows of the MLM head for a batch: the masked positions padded to a count fixed by the batch's
@@ -630,7 +639,7 @@ public final class BertModel implements NeuronModel {
     /** E[ids] + P[0..t), as {@code [b,t,H]}. */
     private INDArray embed(int[] ids, int b, int t) {
         int h = config.hidden();
-        INDArray tok = Nd4j.pullRows(param(TOK_EMB), 1, ids); // [b·t, H], a fresh array
+        INDArray tok = Nd4j.pullRows(tokens, 1, ids); // [b·t, H], a fresh array
         INDArray pos = positions.get(NDArrayIndex.interval(0, t), NDArrayIndex.all()).dup('c').reshape(1, (long) t * h);
         return tok.reshape('c', b, (long) t * h).addiRowVector(pos).reshape('c', b, t, h);
     }
@@ -641,7 +650,7 @@ public final class BertModel implements NeuronModel {
         int h = config.hidden();
         // No copies: SameDiff's gradient arrays are ours until the next call on this model.
         INDArray dEmb = contiguous(grads.remove(EMBEDDED));
-        INDArray dTok = grads.get(TOK_EMB);
+        INDArray dTok = grads.get(TOK_EMB); // the output layer's, when training
         dTok = dTok == null ? Nd4j.zeros(DataType.FLOAT, config.vocabSize(), h) : contiguous(dTok);
         // In place: the op's output is its input array (repeated ids accumulate).
         ScatterAdd scatter = new ScatterAdd(dTok, Nd4j.createFromArray(ids), dEmb.reshape('c', (long) b * t, h));
@@ -652,22 +661,15 @@ public final class BertModel implements NeuronModel {
         dPos.get(NDArrayIndex.interval(0, t), NDArrayIndex.all())
                 .assign(dEmb.reshape('c', b, (long) t * h).sum(0).reshape(t, h));
         grads.put(POS_EMB, dPos);
+        if (dEmb.closeable()) {
+            dEmb.close(); // consumed (a fresh array from SameDiff, or a copy)
+        }
         return grads;
     }
 
     /** 1 for real tokens, 0 for [PAD] (id 0): attention never reads padding. */
     private static INDArray paddingMask(int[] ids, int b, int t) {
         return Nd4j.createFromArray(ids).reshape(b, t).neq(WordPiece.PAD_ID).castTo(DataType.FLOAT);
-    }
-
-    /** Top-1 hits among the real masked rows (the first {@code labels.length}; the rest are padding). */
-    private static int correct(INDArray argmax, int[] labels) {
-        int[] predicted = argmax.castTo(DataType.INT).data().asInt();
-        int hits = 0;
-        for (int i = 0; i < labels.length; i++) {
-            hits += predicted[i] == labels[i] ? 1 : 0;
-        }
-        return hits;
     }
 
     private void useMode(Mode m) {
@@ -677,11 +679,11 @@ public final class BertModel implements NeuronModel {
         // Switching the loss rebuilds the gradient function (a few ms); a training loop keeps one mode.
         switch (m) {
             case LOCAL -> {
-                sd.setLossVariables(LOCAL_LOSS);
+                sd.setLossVariables(LOCAL_OBJECTIVE);
                 sd.createGradFunction(EMBEDDED);
             }
             case NETWORK -> {
-                sd.setLossVariables(TOTAL_LOSS);
+                sd.setLossVariables(TOTAL_OBJECTIVE);
                 sd.createGradFunction(EMBEDDED, NETWORK);
             }
             case SERVED -> {
@@ -695,7 +697,12 @@ public final class BertModel implements NeuronModel {
     // ---------------------------------------------------------------- parameters and checkpoints
 
     private INDArray param(String name) {
-        return POS_EMB.equals(name) ? positions : sd.getArrForVarName(name);
+        return switch (name) {
+            case TOK_EMB -> tokens;
+            case VOCAB_B -> vocabBias;
+            case POS_EMB -> positions;
+            default -> sd.getArrForVarName(name);
+        };
     }
 
     /** Trainable parameters' names, in a fixed order. */
@@ -780,7 +787,11 @@ public final class BertModel implements NeuronModel {
             }
         }
         updaters.close();
-        oneHots.values().forEach(r -> r.array().close());
-        oneHots.clear();
+        head.close();
+        for (INDArray a : new INDArray[] {tokenGrad, vocabBiasGrad}) {
+            if (a != null && a.closeable()) {
+                a.close();
+            }
+        }
     }
 }
