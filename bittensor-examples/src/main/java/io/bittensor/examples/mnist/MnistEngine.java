@@ -264,10 +264,10 @@ final class MnistEngine implements AutoCloseable {
     private void headBackward(Head h, INDArray transform, INDArray context, boolean remote) {
         INDArray w1 = params.get("hidden1_w");
         INDArray dW1 = grads.get("hidden1_w");
-        gemm(h.a, h.dLogits, grads.get("hidden2_w"), true, false, 1);
+        gemm(h.z, h.dLogits, grads.get("hidden2_w"), true, false, 1);
         addColumnSums(h.dLogits, grads.get("hidden2_b"), buf.scratch10);
         gemm(h.dLogits, params.get("hidden2_w"), h.dz, false, true, 0);
-        Nd4j.exec(new RectifiedLinearDerivative(h.a, h.dz, h.dz));
+        Nd4j.exec(new RectifiedLinearDerivative(h.z, h.dz, h.dz));
         gemm(transform, h.dz, rows(dW1, 0, T), true, false, 1);
         gemm(context, h.dz, rows(dW1, T, T + N), true, false, 1);
         addColumnSums(h.dz, grads.get("hidden1_b"), buf.scratch50);
@@ -476,15 +476,14 @@ final class MnistEngine implements AutoCloseable {
 
     /** One head's activations and gradients for a batch. */
     private static final class Head {
+        /** The hidden layer, after its ReLU (applied in place). */
         final INDArray z;
-        final INDArray a;
         final INDArray logits;
         final INDArray dLogits;
         final INDArray dz;
 
         Head(long b) {
             z = Nd4j.create(DataType.FLOAT, b, MnistModel.HIDDEN);
-            a = z; // ReLU in place: z holds the activation after the forward pass
             logits = Nd4j.create(DataType.FLOAT, b, MnistModel.CLASSES);
             dLogits = logits.ulike();
             dz = z.ulike();

@@ -79,6 +79,8 @@ public final class MnistModel implements NeuronModel {
     private final List<String> parameterNames;
     private final ParameterUpdaters updaters;
     private final MnistEngine engine;
+    /** The engine's gradient buffers a local step trains: all but the student's (its output is a stopped context there). */
+    private final Map<String, INDArray> localGradients;
     /** Inference scratch for the router context and served Forwards (up to two threads' worth idle). */
     private final MnistEngine.ScratchPool inferenceScratch = new MnistEngine.ScratchPool(INFERENCE_SCRATCH_SETS);
     private final SplittableRandom dropoutRng;
@@ -122,6 +124,9 @@ public final class MnistModel implements NeuronModel {
         this.dropoutRng = new SplittableRandom(options.seed() ^ 0x5DEECE66DL);
         this.updaters = new ParameterUpdaters(options.updater(), parameterNames, params::get);
         this.engine = new MnistEngine(params);
+        Map<String, INDArray> local = new LinkedHashMap<>(engine.gradients());
+        local.keySet().removeIf(n -> n.startsWith("student"));
+        this.localGradients = Collections.unmodifiableMap(local);
     }
 
     public Options options() {
@@ -277,10 +282,7 @@ public final class MnistModel implements NeuronModel {
     public synchronized StepResult trainLocal(INDArray images, INDArray labels) {
         INDArray oneHot = labels.castTo(DataType.FLOAT);
         MnistEngine.Losses l = engine.trainLocal(images, oneHot, dropoutMask(images.size(0)));
-        // The student gets no gradient from the local loss (its output is a stopped context).
-        Map<String, INDArray> grads = new LinkedHashMap<>(engine.gradients());
-        grads.keySet().removeIf(n -> n.startsWith("student"));
-        updaters.applyConsuming(grads);
+        updaters.applyConsuming(localGradients);
         return new StepResult(l.total(), l.local(), Double.NaN, Double.NaN,
                 correct(engine.localLogits(), oneHot), (int) images.size(0), null);
     }

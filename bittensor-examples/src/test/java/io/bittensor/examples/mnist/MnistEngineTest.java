@@ -28,13 +28,7 @@ class MnistEngineTest {
     }
 
     private static INDArray uniform(long seed, double lo, double hi, long... shape) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        int n = (int) java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y);
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (lo + (hi - lo) * rng.nextDouble());
-        }
-        return Nd4j.create(v, shape, DataType.FLOAT);
+        return MnistModelTest.uniform(seed, lo, hi, shape);
     }
 
     private static INDArray oneHot(long seed, int b) {

@@ -78,7 +78,7 @@ class MnistModelTest {
     }
 
     /** Uniform values in [lo, hi) from a seed, so checks do not depend on ND4J's global generator. */
-    private static INDArray uniform(long seed, double lo, double hi, long... shape) {
+    static INDArray uniform(long seed, double lo, double hi, long... shape) {
         SplittableRandom rng = new SplittableRandom(seed);
         int n = (int) java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y);
         float[] v = new float[n];

@@ -70,10 +70,23 @@ final class MnistReferenceGraph {
 
     /**
      * Gradients of {@code loss} for every parameter and for the placeholders named in {@code alsoFor}.
-     * Unused placeholders get zeros.
+     * Null inputs are fed as zeros (ones for the mask: no dropout).
      */
     Map<String, INDArray> gradients(String loss, INDArray images, INDArray labels, INDArray mask, INDArray network,
             INDArray servedGrad, String... alsoFor) {
+        sd.setLossVariables(loss);
+        sd.createGradFunction(alsoFor); // rebuilt for this loss; placeholders get gradients only when named
+        List<String> wanted = new ArrayList<>(names);
+        wanted.addAll(List.of(alsoFor));
+        return sd.calculateGradients(placeholders(images, labels, mask, network, servedGrad), wanted);
+    }
+
+    double loss(String loss, INDArray images, INDArray labels, INDArray mask, INDArray network) {
+        return sd.output(placeholders(images, labels, mask, network, null), loss).get(loss).getDouble(0);
+    }
+
+    private static Map<String, INDArray> placeholders(INDArray images, INDArray labels, INDArray mask,
+            INDArray network, INDArray servedGrad) {
         long b = images.size(0);
         Map<String, INDArray> ph = new LinkedHashMap<>();
         ph.put("images", images);
@@ -82,22 +95,6 @@ final class MnistReferenceGraph {
                 .reshape(b, MnistModel.CONV2_CHANNELS, 1, 1));
         ph.put("network", network == null ? Nd4j.zeros(DataType.FLOAT, b, MnistModel.NETWORK_DIM) : network);
         ph.put("served_grad", servedGrad == null ? Nd4j.zeros(DataType.FLOAT, b, MnistModel.TRANSFORM_DIM) : servedGrad);
-        sd.setLossVariables(loss);
-        sd.createGradFunction(alsoFor); // rebuilt for this loss; placeholders get gradients only when named
-        List<String> wanted = new ArrayList<>(names);
-        wanted.addAll(List.of(alsoFor));
-        return sd.calculateGradients(ph, wanted);
-    }
-
-    double loss(String loss, INDArray images, INDArray labels, INDArray mask, INDArray network) {
-        long b = images.size(0);
-        Map<String, INDArray> ph = new LinkedHashMap<>();
-        ph.put("images", images);
-        ph.put("labels", labels);
-        ph.put("mask", (mask == null ? Nd4j.ones(DataType.FLOAT, b, MnistModel.CONV2_CHANNELS) : mask)
-                .reshape(b, MnistModel.CONV2_CHANNELS, 1, 1));
-        ph.put("network", network == null ? Nd4j.zeros(DataType.FLOAT, b, MnistModel.NETWORK_DIM) : network);
-        ph.put("served_grad", Nd4j.zeros(DataType.FLOAT, b, MnistModel.TRANSFORM_DIM));
-        return sd.output(ph, loss).get(loss).getDouble(0);
+        return ph;
     }
 }
