@@ -17,6 +17,7 @@ import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.telemetry.CallEvent;
 import io.bittensor.telemetry.CallListener;
+import io.bittensor.tensor.ArrayPool;
 import io.bittensor.tensor.NativeBuffers;
 import io.bittensor.tensor.WireTensor;
 import io.bittensor.tensor.TensorCodec;
@@ -94,6 +95,16 @@ public final class Dendrite implements AutoCloseable {
      * frees (docs/benchmarks.md); a copy into a pooled array was a second copy.
      */
     private final NativeBuffers replyBlocks = new NativeBuffers(REPLY_BLOCK_BYTES);
+    /**
+     * Forward outputs of at least this many bytes are views of their reply block; smaller ones
+     * are copied into {@link #replyArrays}: a new INDArray costs ND4J ~13 µs here (shape buffer,
+     * deallocator entries), a copy of a [64, 1, 512] reply into a warm pooled array ~2 µs, so
+     * for small replies the view cost more than the copy it saves (docs/benchmarks.md).
+     */
+    static final long VIEW_MIN_BYTES = 1L << 20;
+    /** Idle native bytes of small Forward outputs given back by closed calls: ~250 of [64, 1, 512]. */
+    static final long REPLY_ARRAY_BYTES = 32L << 20;
+    private final ArrayPool replyArrays = new ArrayPool(REPLY_ARRAY_BYTES);
     /** Idle heap bytes of encoded Forward inputs given back by closed calls: ~125 of [64, 1, 512]. */
     static final long REQUEST_BUFFER_BYTES = 16L << 20;
     /**
@@ -219,7 +230,8 @@ public final class Dendrite implements AutoCloseable {
 
     /**
      * One peer's reply, decoded: the value is never null (zeros on failure). {@code owner}, if
-     * not null, holds the native block the value views and gives it back when closed.
+     * not null, holds the native block the value views (or its pooled array) and gives it back
+     * when closed.
      */
     record Reply(INDArray value, PeerResult result, AutoCloseable owner) {
         Reply(INDArray value, PeerResult result) {
@@ -352,15 +364,21 @@ public final class Dendrite implements AutoCloseable {
             }
             return finish(forward, key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
         }
-        // A Forward output is a view of its reply block, which the DendriteCall owns and gives back
-        // when closed; Backward's are returned to the caller for good (DendriteCall.backward), so
-        // they are copied out and the block goes back with the message.
-        WireTensor owner = null;
+        // A Forward output is a view of its reply block (small ones: a copy in a pooled array),
+        // which the DendriteCall owns and gives back when closed; Backward's are returned to the
+        // caller for good (DendriteCall.backward), so they are copied out and the block goes back
+        // with the message.
+        AutoCloseable owner = null;
         INDArray value;
         try {
-            if (forward) {
-                owner = received.take(0);
-                value = codec.decodeView(owner);
+            if (forward && received.tensor(0).byteLength() >= VIEW_MIN_BYTES) {
+                WireTensor w = received.take(0);
+                owner = w;
+                value = codec.decodeView(w);
+            } else if (forward) {
+                ArrayPool.PooledArray p = codec.decode(received.tensor(0), replyArrays);
+                owner = p;
+                value = p.array();
             } else {
                 value = codec.decode(received.tensor(0));
             }
@@ -385,9 +403,13 @@ public final class Dendrite implements AutoCloseable {
         return new Reply(r.value(), r.result(), owner);
     }
 
-    private static void close(WireTensor owner) {
+    private static void close(AutoCloseable owner) {
         if (owner != null) {
-            owner.close();
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not give a reply buffer back", e);
+            }
         }
     }
 
@@ -396,9 +418,9 @@ public final class Dendrite implements AutoCloseable {
         return requestBuffers.idleBytes();
     }
 
-    /** Native bytes of reply blocks held idle for reuse (closed calls' outputs). */
+    /** Native bytes held idle for reuse: closed calls' outputs (blocks and pooled arrays). */
     long idleReplyBytes() {
-        return replyBlocks.idleBytes();
+        return replyBlocks.idleBytes() + replyArrays.idleBytes();
     }
 
     /** Reply blocks allocated so far (not reused). */
@@ -542,6 +564,7 @@ public final class Dendrite implements AutoCloseable {
         channels.close();
         transport.close(Duration.ofSeconds(2));
         replyBlocks.close(); // outputs of calls still open are freed when those calls close
+        replyArrays.close();
     }
 
     /** Settings with defaults (docs/dendrite.md). */
