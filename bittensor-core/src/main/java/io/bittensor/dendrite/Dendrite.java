@@ -2,7 +2,7 @@ package io.bittensor.dendrite;
 
 import io.bittensor.transport.NettyTransport;
 import io.bittensor.transport.ParseBuffers;
-import io.bittensor.transport.PooledMessageMarshaller;
+import io.bittensor.transport.NativeMessageMarshaller;
 import io.bittensor.transport.ReceivedMessage;
 import io.bittensor.transport.TensorMessageMarshaller;
 import io.bittensor.crypto.Keypair;
@@ -18,6 +18,8 @@ import io.bittensor.proto.TensorMessage;
 import io.bittensor.telemetry.CallEvent;
 import io.bittensor.telemetry.CallListener;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.tensor.NativeBuffers;
+import io.bittensor.tensor.WireTensor;
 import io.bittensor.tensor.TensorCodec;
 import io.bittensor.tensor.TensorDecodeException;
 import io.bittensor.tensor.TensorLimits;
@@ -83,15 +85,25 @@ public final class Dendrite implements AutoCloseable {
     private final NettyTransport transport;
     private final ChannelPool channels;
     private final CallListener listener;
-    /** Idle heap bytes of reply parse buffers kept: ~100 replies of [64, 1, 512]. */
-    static final long REPLY_BUFFER_BYTES = 16L << 20;
-    /** Idle native bytes of Forward outputs given back by closed calls: ~250 of [64, 1, 512]. */
-    static final long REPLY_ARRAY_BYTES = 32L << 20;
+    /** Idle native bytes of reply blocks kept (closed calls' outputs): ~250 of [64, 1, 512]. */
+    static final long REPLY_BLOCK_BYTES = 32L << 20;
     /**
-     * Forward outputs are decoded into these; {@link DendriteCall#close()} gives them back. A
-     * fresh native array per reply, freed only by a GC, cost ~25 µs to make and, at a thousand
-     * replies a second, far more in the GC-driven frees (docs/benchmarks.md).
+     * Replies' tensor bytes are received straight into these blocks (one copy from gRPC's
+     * buffers), and a Forward output is a view of its block, owned by the {@link DendriteCall}
+     * until {@link DendriteCall#close()} gives it back. A fresh native array per reply, freed only
+     * by a GC, cost ~25 µs to make and, at a thousand replies a second, far more in the GC-driven
+     * frees (docs/benchmarks.md); a copy into a pooled array was a second copy.
      */
+    private final NativeBuffers replyBlocks = new NativeBuffers(REPLY_BLOCK_BYTES);
+    /**
+     * Forward outputs of at least this many bytes are views of their reply block; smaller ones
+     * are copied into {@link #replyArrays}: a new INDArray costs ND4J ~13 µs here (shape buffer,
+     * deallocator entries), a copy of a [64, 1, 512] reply into a warm pooled array ~2 µs, so
+     * for small replies the view cost more than the copy it saves (docs/benchmarks.md).
+     */
+    static final long VIEW_MIN_BYTES = 1L << 20;
+    /** Idle native bytes of small Forward outputs given back by closed calls: ~250 of [64, 1, 512]. */
+    static final long REPLY_ARRAY_BYTES = 32L << 20;
     private final ArrayPool replyArrays = new ArrayPool(REPLY_ARRAY_BYTES);
     /** Idle heap bytes of encoded Forward inputs given back by closed calls: ~125 of [64, 1, 512]. */
     static final long REQUEST_BUFFER_BYTES = 16L << 20;
@@ -110,8 +122,9 @@ public final class Dendrite implements AutoCloseable {
         this.listener = b.listener;
         this.keypair = b.keypair != null ? b.keypair : Keypair.generate();
         this.codec = new TensorCodec(settings.tensorLimits());
-        // Replies are decoded (copied) as soon as they complete, then their buffer is reused.
-        PooledMessageMarshaller replies = new PooledMessageMarshaller(new ParseBuffers(REPLY_BUFFER_BYTES));
+        // Replies' tensors land in native blocks: Forward outputs are views of them (the call
+        // owns them), Backward's are copied out for the caller to keep.
+        NativeMessageMarshaller replies = new NativeMessageMarshaller(replyBlocks);
         this.forwardMethod = TensorMessageMarshaller.FORWARD.toBuilder(TensorMessageMarshaller.INSTANCE, replies).build();
         this.backwardMethod = TensorMessageMarshaller.BACKWARD.toBuilder(TensorMessageMarshaller.INSTANCE, replies).build();
         this.clockMicros = b.clockMicros;
@@ -217,7 +230,8 @@ public final class Dendrite implements AutoCloseable {
 
     /**
      * One peer's reply, decoded: the value is never null (zeros on failure). {@code owner}, if
-     * not null, holds the value's pooled array and gives it back when closed.
+     * not null, holds the native block the value views (or its pooled array) and gives it back
+     * when closed.
      */
     record Reply(INDArray value, PeerResult result, AutoCloseable owner) {
         Reply(INDArray value, PeerResult result) {
@@ -319,10 +333,9 @@ public final class Dendrite implements AutoCloseable {
 
             @Override
             public void onCompleted() {
-                // Decoded (copied out) before its buffer goes back to the pool.
+                // A Forward output's tensor is taken by its Reply; whatever is left goes back here.
                 try (ReceivedMessage r = reply) {
-                    result.complete(interpret(forward, key, r == null ? null : r.message(), expected, dtype,
-                            System.nanoTime() - start));
+                    result.complete(interpret(forward, key, r, expected, dtype, System.nanoTime() - start));
                 }
             }
         };
@@ -340,8 +353,9 @@ public final class Dendrite implements AutoCloseable {
         return result;
     }
 
-    private Reply interpret(boolean forward, String key, TensorMessage reply, long[] expected, DataType dtype,
+    private Reply interpret(boolean forward, String key, ReceivedMessage received, long[] expected, DataType dtype,
                             long nanos) {
+        TensorMessage reply = received == null ? null : received.header();
         if (reply == null || reply.getTensorsCount() == 0) {
             ReturnCode peerCode = reply == null ? ReturnCode.UNSET : reply.getReturnCode();
             if (peerCode == ReturnCode.UNSET || peerCode == ReturnCode.OK
@@ -350,40 +364,52 @@ public final class Dendrite implements AutoCloseable {
             }
             return finish(forward, key, expected, dtype, peerCode, nanos, reply.getReturnMessage(), null);
         }
-        // Forward outputs go into pooled arrays the DendriteCall gives back when closed; Backward's
-        // are returned to the caller for good (DendriteCall.backward), so they are fresh.
-        ArrayPool.PooledArray pooled = null;
+        // A Forward output is a view of its reply block (small ones: a copy in a pooled array),
+        // which the DendriteCall owns and gives back when closed; Backward's are returned to the
+        // caller for good (DendriteCall.backward), so they are copied out and the block goes back
+        // with the message.
+        AutoCloseable owner = null;
         INDArray value;
         try {
-            if (forward) {
-                pooled = codec.decode(reply.getTensors(0), replyArrays);
-                value = pooled.array();
+            if (forward && received.tensor(0).byteLength() >= VIEW_MIN_BYTES) {
+                WireTensor w = received.take(0);
+                owner = w;
+                value = codec.decodeView(w);
+            } else if (forward) {
+                ArrayPool.PooledArray p = codec.decode(received.tensor(0), replyArrays);
+                owner = p;
+                value = p.array();
             } else {
-                value = codec.decode(reply.getTensors(0));
+                value = codec.decode(received.tensor(0));
             }
         } catch (TensorDecodeException e) {
+            close(owner);
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "undecodable reply: "
                     + e.getMessage(), null);
         }
         if (!Arrays.equals(expected, value.shape())) {
             String shape = Arrays.toString(value.shape());
-            close(pooled);
+            close(owner);
             return finish(forward, key, expected, dtype, ReturnCode.BAD_REPLY, nanos, "reply shape "
                     + shape + ", expected " + Arrays.toString(expected), null);
         }
         if (value.dataType() != dtype) {
-            value = value.castTo(dtype); // a fresh array: the pooled one goes back now
-            close(pooled);
-            pooled = null;
+            value = value.castTo(dtype); // a fresh array: the block goes back now
+            close(owner);
+            owner = null;
         }
         sanitize(value);
         Reply r = finish(forward, key, expected, dtype, ReturnCode.OK, nanos, "", value);
-        return new Reply(r.value(), r.result(), pooled);
+        return new Reply(r.value(), r.result(), owner);
     }
 
-    private static void close(ArrayPool.PooledArray pooled) {
-        if (pooled != null) {
-            pooled.close();
+    private static void close(AutoCloseable owner) {
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("could not give a reply buffer back", e);
+            }
         }
     }
 
@@ -392,9 +418,14 @@ public final class Dendrite implements AutoCloseable {
         return requestBuffers.idleBytes();
     }
 
-    /** Native bytes of Forward outputs held idle for reuse (closed calls' arrays). */
+    /** Native bytes held idle for reuse: closed calls' outputs (blocks and pooled arrays). */
     long idleReplyBytes() {
-        return replyArrays.idleBytes();
+        return replyBlocks.idleBytes() + replyArrays.idleBytes();
+    }
+
+    /** Reply blocks allocated so far (not reused). */
+    long replyBlockAllocations() {
+        return replyBlocks.allocations();
     }
 
     /**
@@ -532,7 +563,8 @@ public final class Dendrite implements AutoCloseable {
         closed = true;
         channels.close();
         transport.close(Duration.ofSeconds(2));
-        replyArrays.close(); // outputs of calls still open are freed when those calls close
+        replyBlocks.close(); // outputs of calls still open are freed when those calls close
+        replyArrays.close();
     }
 
     /** Settings with defaults (docs/dendrite.md). */

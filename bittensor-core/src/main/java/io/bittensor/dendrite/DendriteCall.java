@@ -23,10 +23,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code calculateGradients} for those placeholders (name them in {@code createGradFunction}),
  * pass the gradients to {@link #backward}; see docs/dendrite.md.
  *
- * <p>{@link #close()} gives the Forward outputs' native arrays and the encoded inputs' buffers back
- * to the Dendrite for its next calls: close a call once its outputs have been used (copied into a
- * graph's inputs, combined) and its backward sent; nothing may read the outputs after that. A call never closed is
- * correct too: its outputs are then freed by the garbage collector, at a cost per reply.
+ * <p><b>Ownership.</b> A Forward output of 1 MiB or more is a view of the native block its reply
+ * was received into (no copy after gRPC's buffers); a smaller one is a copy in a pooled array
+ * (cheaper than a new ND4J array at that size). The call owns those blocks and arrays and the
+ * encoded inputs' buffers; {@link #close()} gives them back to the Dendrite for its next calls:
+ * close a call once its outputs have been used (copied into a graph's inputs, combined) and its
+ * backward sent, and {@code dup()} first what must outlive it. After close a view output is
+ * released (reading it, or using it in an ND4J op, throws {@code IllegalStateException}; arrays
+ * derived from it before close, such as a reshape, are refused by ND4J's ops but not by its
+ * element getters), and a pooled output may hold another call's reply: read neither. A call never
+ * closed is correct too: its blocks go back once the call and its outputs are unreachable (a
+ * Cleaner), its pooled arrays are freed by the GC, at a cost per reply.
  */
 public final class DendriteCall implements AutoCloseable {
     private final Dendrite dendrite;
@@ -85,10 +92,12 @@ public final class DendriteCall implements AutoCloseable {
     }
 
     /**
-     * Gives the outputs' arrays and the encoded inputs' buffers back to the Dendrite (the arrays
-     * are freed at once if it keeps enough idle or is closed); {@link #outputs()} and
-     * {@link #backward} refuse from then on, and arrays read from {@link #outputs()} before may
-     * hold another call's reply. Idempotent. Not while a {@link #backward} of this call runs.
+     * Gives the outputs' blocks or arrays and the encoded inputs' buffers back to the Dendrite
+     * (freed at once if it keeps enough idle or is closed); {@link #outputs()} and
+     * {@link #backward} refuse from then on, and the arrays read from {@link #outputs()} before
+     * must not be read (views are released and throw; pooled copies may hold another reply).
+     * Idempotent. Not while a {@link #backward} of this call runs, nor while another thread
+     * reads its outputs.
      */
     @Override
     public void close() {

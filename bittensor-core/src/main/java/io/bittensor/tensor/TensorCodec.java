@@ -193,6 +193,59 @@ public final class TensorCodec {
         }
     }
 
+    /**
+     * What {@link #encode(INDArray, Modality, boolean)} gives, with the bytes copied once into a
+     * native block from {@code blocks} instead of a heap array: a {@link WireTensor} that
+     * {@link #decodeView} can read without another copy, and that owns its block until closed.
+     *
+     * @throws IllegalArgumentException as {@link #encode(INDArray, Modality, boolean)}
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public WireTensor encodeWire(INDArray array, Modality modality, boolean requiresGrad,
+                                 NativeBuffers blocks) {
+        Objects.requireNonNull(array, "array");
+        Objects.requireNonNull(modality, "modality");
+        Objects.requireNonNull(blocks, "blocks");
+        DataType wireType = wireTypeFor(array.dataType(), modality);
+        WireType wt = WireType.of(wireType);
+        long byteLength = byteLength(array, wt);
+        Tensor meta = header(array, wt, modality, requiresGrad).build();
+        if (byteLength == 0) {
+            return new WireTensor(meta, null);
+        }
+        INDArray dense = array;
+        NativeBuffers.Block block = null;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (dense.dataType() != wireType) {
+                dense = dense.castTo(wireType);
+            }
+            ByteBuffer src = exactBytes(dense, byteLength);
+            if (src == null) {
+                dense = dense.dup('c');
+                src = exactBytes(dense, byteLength);
+                if (src == null) {
+                    throw new IllegalStateException("ND4J dup('c') did not give a dense buffer");
+                }
+            }
+            block = blocks.acquire(byteLength);
+            ByteBuffer dst = block.buffer();
+            if (NATIVE_LITTLE_ENDIAN) {
+                dst.put(src); // one native-to-native copy
+            } else {
+                copyElements(src, ByteOrder.nativeOrder(), dst, ByteOrder.LITTLE_ENDIAN, wt.elementSize);
+            }
+            WireTensor out = new WireTensor(meta, block);
+            block = null;
+            return out;
+        } finally {
+            if (block != null) {
+                block.close(); // the copy failed
+            }
+            Reference.reachabilityFence(dense);
+            Reference.reachabilityFence(array);
+        }
+    }
+
     private static long byteLength(INDArray array, WireType wt) {
         long byteLength = Math.multiplyExact(array.length(), (long) wt.elementSize);
         if (byteLength > Integer.MAX_VALUE - 8) {
@@ -291,6 +344,17 @@ public final class TensorCodec {
      */
     public Header inspect(Tensor tensor) {
         Objects.requireNonNull(tensor, "tensor");
+        return inspect(tensor, tensor.getBuffer().size());
+    }
+
+    /**
+     * {@link #inspect(Tensor)} of a tensor whose {@code buffer} is {@code bufferBytes} long and
+     * kept elsewhere (a {@link WireTensor}'s native block); {@code tensor}'s own buffer is ignored.
+     *
+     * @throws TensorDecodeException naming what is wrong
+     */
+    public Header inspect(Tensor tensor, long bufferBytes) {
+        Objects.requireNonNull(tensor, "tensor");
         WireType wt = WireType.ofWire(tensor.getDtypeValue());
         if (wt == null) {
             throw new TensorDecodeException(Reason.UNKNOWN_DTYPE, "dtype " + tensor.getDtype()
@@ -337,7 +401,7 @@ public final class TensorCodec {
                     + " has " + elements + " elements, above the limit of " + limits.maxElements());
         }
         long expected = elements * wt.elementSize; // <= maxElements * 8: fits, shape was bounded
-        int actual = tensor.getBuffer().size();
+        long actual = bufferBytes;
         if (actual != expected) {
             throw new TensorDecodeException(Reason.LENGTH_MISMATCH, "buffer is " + actual
                     + " bytes, but shape " + Arrays.toString(shape) + " of " + wt.wire + " needs "
@@ -377,6 +441,75 @@ public final class TensorCodec {
         ArrayPool.PooledArray out = pool.acquire(h.dataType(), h.shape);
         copyIn(tensor.getBuffer(), out.array(), h);
         return out;
+    }
+
+    /**
+     * Decodes {@code wire} without copying: a new C-ordered array of its dtype and shape whose
+     * memory is {@code wire}'s native block (little-endian on the wire, as the host is). The
+     * array belongs to {@code wire}: valid until {@code wire} is closed, which releases it (ND4J
+     * then refuses it) and gives the block back. Writing to it writes the block (nothing else
+     * reads it). On a big-endian host the elements are swapped into a fresh array instead, which
+     * {@code wire}'s close frees likewise.
+     *
+     * @throws TensorDecodeException if the header is malformed, exceeds this codec's limits or
+     *                               does not match the byte length
+     * @throws IllegalStateException if {@code wire} was closed
+     */
+    public INDArray decodeView(WireTensor wire) {
+        Objects.requireNonNull(wire, "wire");
+        Header h = inspect(wire.header(), wire.byteLength());
+        if (NATIVE_LITTLE_ENDIAN || h.elementCount() == 0) {
+            return wire.view(h.dataType(), h.shape, h.elementCount());
+        }
+        return wire.track(decode(wire)); // a swapped copy, freed when wire closes
+    }
+
+    /**
+     * Decodes {@code wire} into a new array that the caller owns (one copy out of the block):
+     * for results that outlive {@code wire}.
+     *
+     * @throws TensorDecodeException as {@link #decodeView}
+     */
+    @SuppressWarnings("try") // the workspace scope is only opened and closed
+    public INDArray decode(WireTensor wire) {
+        Objects.requireNonNull(wire, "wire");
+        Header h = inspect(wire.header(), wire.byteLength());
+        INDArray out;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            out = Nd4j.createUninitialized(h.dataType(), h.shape, 'c');
+        }
+        copyOut(wire, out, h);
+        return out;
+    }
+
+    /**
+     * Decodes {@code wire} into an array borrowed from {@code pool} (one copy out of the block):
+     * for small tensors, where ND4J's cost of a new array (~13 µs here) exceeds the copy's.
+     *
+     * @throws TensorDecodeException as {@link #decodeView}
+     */
+    public ArrayPool.PooledArray decode(WireTensor wire, ArrayPool pool) {
+        Objects.requireNonNull(wire, "wire");
+        Objects.requireNonNull(pool, "pool");
+        Header h = inspect(wire.header(), wire.byteLength());
+        ArrayPool.PooledArray out = pool.acquire(h.dataType(), h.shape);
+        copyOut(wire, out.array(), h);
+        return out;
+    }
+
+    private static void copyOut(WireTensor wire, INDArray out, Header h) {
+        if (h.elementCount() > 0) {
+            ByteBuffer dst = out.data().asNio();
+            ByteBuffer src = wire.bytes();
+            if (NATIVE_LITTLE_ENDIAN) {
+                dst.put(src);
+            } else {
+                copyElements(src, ByteOrder.LITTLE_ENDIAN, dst, ByteOrder.nativeOrder(),
+                        WireType.of(h.dataType()).elementSize);
+            }
+            Reference.reachabilityFence(out);
+            Reference.reachabilityFence(wire);
+        }
     }
 
     /**

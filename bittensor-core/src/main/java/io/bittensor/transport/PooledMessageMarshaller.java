@@ -33,7 +33,7 @@ public final class PooledMessageMarshaller implements MethodDescriptor.Marshalle
     public ReceivedMessage parse(InputStream stream) {
         if (!(stream instanceof KnownLength)) { // not gRPC's: no length to size a buffer by
             TensorMessage m = TensorMessageMarshaller.INSTANCE.parse(stream);
-            return new ReceivedMessage(m, null, m.getSerializedSize());
+            return new ReceivedMessage(m, (ParseBuffers.Lease) null, m.getSerializedSize());
         }
         ParseBuffers.Lease lease = null;
         try {

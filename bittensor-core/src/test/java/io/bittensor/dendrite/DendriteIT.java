@@ -166,6 +166,46 @@ class DendriteIT {
                 .results().get(0).code());
     }
 
+    /**
+     * Zero-copy receive on real loopback gRPC: a multi-frame reply lands in a native block and the
+     * output views it, bit for bit what the peer sent (NaN payloads and -0.0 included), until the
+     * call is closed; a call never closed keeps its output readable while others reuse blocks.
+     */
+    @Test
+    void aReplyDecodedStraightFromTheReceivedBytesIsWhatWasSent() throws Exception {
+        Axon axon = axon(Axon.builder().workerThreads(1).serve("id", new TestNeurons.Scale(1)));
+        Dendrite dendrite = dendrite(Dendrite.builder().signRequests(false));
+        List<Synapse> peer = List.of(synapse("id", "127.0.0.1", axon.port()));
+        float[] values = new float[8 * 64 * 512]; // 1 MiB (a view: >= VIEW_MIN_BYTES), many HTTP/2 frames
+        java.util.Random rnd = new java.util.Random(11);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i % 97 == 0 ? Float.intBitsToFloat(0x7fc00000 | rnd.nextInt(1 << 22))
+                    : i % 89 == 0 ? -0.0f : (float) rnd.nextGaussian();
+        }
+        INDArray x = Nd4j.createFromArray(values).reshape(8, 64, 512);
+        DendriteCall kept = dendrite.forward(peer, List.of(x), Modality.TENSOR);
+        INDArray out = kept.outputs().get(0);
+        assertEquals(ReturnCode.OK, kept.results().get(0).code());
+        float[] got = out.data().asFloat();
+        for (int i = 0; i < values.length; i++) {
+            // the Dendrite zeroes non-finite values; everything else is bit-exact
+            int expected = Float.isFinite(values[i]) ? Float.floatToRawIntBits(values[i]) : 0;
+            if (expected != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError("element " + i + ": sent " + values[i] + ", got " + got[i]);
+            }
+        }
+        for (int i = 0; i < 5; i++) {
+            try (DendriteCall other = dendrite.forward(peer, List.of(x.neg()), Modality.TENSOR)) {
+                assertEquals(ReturnCode.OK, other.results().get(0).code());
+                assertEquals(-got[1], other.outputs().get(0).getFloat(0, 0, 1));
+            }
+        }
+        float[] again = out.data().asFloat();
+        assertTrue(java.util.Arrays.equals(got, again), "a call not closed keeps its block");
+        kept.close();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> out.getFloat(0, 0, 0));
+    }
+
     @Test
     void concurrentCallersGetTheirOwnOutputsAndClosedCallsGiveTheirArraysBack() throws Exception {
         Axon axon = axon(Axon.builder().workerThreads(2).serve("id", new TestNeurons.Scale(1)));
@@ -212,8 +252,12 @@ class DendriteIT {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, first::outputs);
         INDArray g = Nd4j.rand(DataType.FLOAT, 2, 3, 512);
         org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> first.backward(List.of(g)));
+        long blocks = dendrite.replyBlockAllocations();
         try (DendriteCall second = dendrite.forward(peer, List.of(b), Modality.TENSOR)) {
+            // A small output is a copy in a pooled array: the closed call's, reused warm; the
+            // reply's native block went back at once and serves this reply too.
             org.junit.jupiter.api.Assertions.assertSame(firstOut, second.outputs().get(0), "reused warm");
+            assertEquals(blocks, dendrite.replyBlockAllocations(), "the reply block, reused");
             assertEquals(b, second.outputs().get(0));
             // Backward sends the inputs as sent in Forward, from the buffer the call still holds.
             assertTrue(g.equalsWithEps(second.backward(List.of(g)).get(0), 1e-6));

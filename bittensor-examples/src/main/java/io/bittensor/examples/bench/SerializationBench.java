@@ -6,20 +6,25 @@ import io.bittensor.proto.Modality;
 import io.bittensor.proto.Tensor;
 import io.bittensor.proto.TensorMessage;
 import io.bittensor.tensor.ArrayPool;
+import io.bittensor.tensor.NativeBuffers;
 import io.bittensor.tensor.NativeTensor;
 import io.bittensor.tensor.TensorCodec;
+import io.bittensor.tensor.WireTensor;
 import io.bittensor.transport.OutgoingMessage;
 import io.bittensor.transport.OutgoingMessageMarshaller;
 import io.bittensor.transport.ParseBuffers;
 import io.bittensor.transport.PooledMessageMarshaller;
+import io.bittensor.transport.NativeMessageMarshaller;
 import io.bittensor.transport.ReceivedMessage;
 import io.bittensor.transport.TensorMessageMarshaller;
 import io.grpc.Drainable;
+import io.grpc.HasByteBuffer;
 import io.grpc.KnownLength;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,6 +38,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * of the same number of bytes, measured in the same run and interleaved round by round so that
  * background load hits every row alike. Prints one table: payload GB/s (1e9 bytes/s) and time per
  * operation as the median of the rounds, the ratio to the copy, and the same for the best round.
+ *
+ * <p>What "decode" means per row: <i>decode</i> and <i>new INDArray</i> rows copy into a freshly
+ * allocated array; <i>decodeInto</i> and <i>pooled decode</i> copy into an existing one;
+ * <i>decodeView</i> rows copy nothing: the new INDArray's memory is the native block the tensor's
+ * bytes were written or received into ({@code WireTensor}), valid until that block's owner closes.
+ * So "encodeWire + decodeView" is one copy (the array into a pooled native block) plus a fresh
+ * INDArray object over it; the transport's own copies are in the "wire" rows only.
  *
  * <p>Build with {@code ./mvnw -B -q -o -pl bittensor-examples -am package -DskipTests}, then run
  * this class with the examples' runtime classpath, {@code OMP_NUM_THREADS=1} and
@@ -95,6 +107,9 @@ public final class SerializationBench {
         TensorMessage header = TensorMessage.newBuilder().setVersion("0.0.0").build();
         int wireLength = encodeAndWrite(codec, array, wire);
         byte[] received = Arrays.copyOf(wire, wireLength); // a message as it arrives, for parse-only rows
+        // The zero-copy path: tensor bytes in pooled native blocks, decoded as views of them.
+        NativeBuffers blocks = new NativeBuffers(1L << 30);
+        NativeMessageMarshaller nativeParse = new NativeMessageMarshaller(blocks);
 
         String[] names = {
             "plain byte[] copy (System.arraycopy)",
@@ -113,6 +128,9 @@ public final class SerializationBench {
             "pooled parse + pooled decode (receive)",
             "wire: native stream+pooled parse+pooled dec",
             "wire: native stream+pooled parse+new INDArray",
+            "encodeWire + decodeView (new INDArray, 1 copy)",
+            "native receive + decodeView (receive)",
+            "wire: native stream+native receive+decodeView",
         };
         Op[] ops = {
             () -> {
@@ -181,6 +199,22 @@ public final class SerializationBench {
                     return len;
                 }
             },
+            () -> { // encode: one native-to-native copy into a pooled block; decode: a new INDArray viewing it
+                try (WireTensor w = codec.encodeWire(array, Modality.TENSOR, false, blocks)) {
+                    return codec.decodeView(w).length();
+                }
+            },
+            () -> { // what a Dendrite's reply costs to read now: gRPC's buffers -> block, then a view
+                try (ReceivedMessage in = nativeParse.parse(new GrpcLikeStream(received, received.length))) {
+                    return codec.decodeView(in.tensor(0)).length();
+                }
+            },
+            () -> { // both: the Axon's send and the Dendrite's receive, one round trip
+                int n = drainNative(codec, array, header, out);
+                try (ReceivedMessage in = nativeParse.parse(new GrpcLikeStream(wire, n))) {
+                    return codec.decodeView(in.tensor(0)).length();
+                }
+            },
         };
 
         double[][] nanosPerOp = new double[ops.length][rounds];
@@ -205,6 +239,10 @@ public final class SerializationBench {
         }
         reused.close();
         pool.close();
+        if (blocks.lent() != 0) {
+            throw new IllegalStateException(blocks.lent() + " native blocks still lent");
+        }
+        blocks.close();
         if (parseBuffers.idleBytes() > parseBuffers.maxIdleBytes()) {
             throw new IllegalStateException("parse buffers over their bound");
         }
@@ -261,15 +299,35 @@ public final class SerializationBench {
     }
 
     /**
-     * What gRPC hands a marshaller: a stream that knows its length and reads in bulk, but, like
-     * gRPC's own {@code BufferInputStream}, keeps {@code InputStream}'s {@code readNBytes(int)}
-     * (which reads 8 KiB pieces and copies them again). {@link ByteArrayInputStream} overrides
+     * What gRPC hands a marshaller: a stream that knows its length, reads in bulk and lends its
+     * buffers ({@link HasByteBuffer}, 32 KiB at a time), but, like gRPC's own
+     * {@code BufferInputStream}, keeps {@code InputStream}'s {@code readNBytes(int)} (which reads
+     * 8 KiB pieces and copies them again). {@link ByteArrayInputStream} overrides
      * that, so parsing from it hides the cost.
      */
-    private static final class GrpcLikeStream extends InputStream implements KnownLength {
+    private static final class GrpcLikeStream extends InputStream implements KnownLength, HasByteBuffer {
+        /** Bytes lent per {@link #getByteBuffer()}: about what one of Netty's received buffers holds. */
+        private static final int PIECE = 32 * 1024;
         private final byte[] bytes;
         private final int end;
         private int pos;
+
+        @Override
+        public boolean byteBufferSupported() {
+            return true;
+        }
+
+        @Override
+        public ByteBuffer getByteBuffer() {
+            return pos >= end ? null : ByteBuffer.wrap(bytes, pos, Math.min(PIECE, end - pos)).slice();
+        }
+
+        @Override
+        public long skip(long n) {
+            int k = (int) Math.min(n, end - pos);
+            pos += k;
+            return k;
+        }
 
         GrpcLikeStream(byte[] bytes, int length) {
             this.bytes = bytes;
