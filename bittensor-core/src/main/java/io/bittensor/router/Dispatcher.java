@@ -46,13 +46,13 @@ public final class Dispatcher {
     checkGates(gates);
     int batch = (int) gates.size(0);
     int n = (int) gates.size(1);
-    double[][] g = batch == 0 || n == 0 ? new double[batch][n] : gates.toDoubleMatrix();
+    double[] g = RowMajor.doubles(gates);
     List<int[]> rows = new ArrayList<>(n);
     for (int e = 0; e < n; e++) {
       int count = 0;
       int[] r = new int[batch];
       for (int b = 0; b < batch; b++) {
-        if (g[b][e] != 0.0) {
+        if (g[b * n + e] != 0.0) {
           r[count++] = b;
         }
       }

@@ -259,7 +259,7 @@ public final class SparseGate {
   static INDArray topKMask(INDArray scores, int k) {
     int batch = (int) scores.size(0);
     int n = (int) scores.size(1);
-    double[][] s = scores.toDoubleMatrix();
+    double[] s = RowMajor.doubles(scores);
     double[] mask = new double[batch * n];
     // A min-heap of the k best so far: its root is the worst kept peer.
     double[] hs = new double[k];
@@ -267,7 +267,7 @@ public final class SparseGate {
     for (int r = 0; r < batch; r++) {
       int size = 0;
       for (int i = 0; i < n; i++) {
-        double v = Double.isNaN(s[r][i]) ? Double.NEGATIVE_INFINITY : s[r][i];
+        double v = Double.isNaN(s[r * n + i]) ? Double.NEGATIVE_INFINITY : s[r * n + i];
         if (size < k) {
           hs[size] = v;
           hi[size] = i;

@@ -9,7 +9,6 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinearDerivative;
 import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
@@ -53,6 +52,14 @@ final class MnistEngine implements AutoCloseable {
     private final Map<String, INDArray> params;
     private final Map<String, INDArray> grads = new LinkedHashMap<>();
     private final List<INDArray> owned = new ArrayList<>();
+    // Views made once: every ND4J array, a view included, costs a native shape buffer that ND4J's
+    // deallocator thread frees only after a GC (~13 µs each here, and a GC survival).
+    private final INDArray w1Transform;
+    private final INDArray w1Context;
+    private final INDArray dW1Transform;
+    private final INDArray dW1Context;
+    private final Map<String, INDArray> biasRows = new LinkedHashMap<>();
+    private final Map<String, INDArray> biasGradRows = new LinkedHashMap<>();
     private Buffers buf;
 
     /** @param params the model's live parameter arrays by name (updated in place by its optimizer) */
@@ -60,6 +67,15 @@ final class MnistEngine implements AutoCloseable {
         this.params = params;
         for (String name : params.keySet()) {
             grads.put(name, own(params.get(name).ulike()));
+        }
+        w1Transform = rows(params.get("hidden1_w"), 0, T);
+        w1Context = rows(params.get("hidden1_w"), T, T + N);
+        dW1Transform = rows(grads.get("hidden1_w"), 0, T);
+        dW1Context = rows(grads.get("hidden1_w"), T, T + N);
+        for (String layer : new String[] {"student1", "student2", "hidden1", "hidden2"}) {
+            String b = layer + "_b";
+            biasRows.put(b, params.get(b).reshape(1, params.get(b).length()));
+            biasGradRows.put(b, grads.get(b).reshape(1, grads.get(b).length()));
         }
     }
 
@@ -137,8 +153,8 @@ final class MnistEngine implements AutoCloseable {
      */
     Losses trainLocal(INDArray images, INDArray labels, INDArray mask) {
         Buffers f = forwardTrain(images, mask, true);
-        double local = headLoss(f.local, labels);
-        zeroHeadGrads();
+        f.labels.assign(labels);
+        double local = headLoss(f.local, f);
         headBackward(f.local, f.transform, f.student, false);
         convBackward(f.dTransform, mask, false);
         return new Losses(local, local, Double.NaN, Double.NaN);
@@ -151,17 +167,18 @@ final class MnistEngine implements AutoCloseable {
     Losses trainNetwork(INDArray images, INDArray labels, INDArray mask, INDArray network) {
         Buffers f = forwardTrain(images, mask, true);
         f.network.assign(network);
-        double local = headLoss(f.local, labels);
-        hidden(params, f.transform, f.network, f.remote.z, f.remote.logits);
-        double remote = headLoss(f.remote, labels);
+        f.labels.assign(labels);
+        double local = headLoss(f.local, f);
+        hiddenTrain(f.transform, f.network, f.remote);
+        double remote = headLoss(f.remote, f);
         long elements = f.student.length();
-        double distill = f.student.squaredDistance(f.network) / elements;
+        f.student.sub(f.network, f.ds2);
+        double distill = Nd4j.getBlasWrapper().dot(f.ds2Flat, f.ds2Flat) / elements;
 
-        zeroHeadGrads();
         headBackward(f.local, f.transform, f.student, false);
         headBackward(f.remote, f.transform, f.network, true);
         // MSE(student, stop(network)): d/d student = 2 (student - network) / elements.
-        f.student.sub(f.network, f.ds2).muli(2.0 / elements);
+        f.ds2.muli(2.0 / elements);
         Nd4j.exec(new RectifiedLinearDerivative(f.student, f.ds2, f.ds2));
         denseBackward(f.s1, "student2", f.ds2, f.ds1);
         Nd4j.exec(new RectifiedLinearDerivative(f.s1, f.ds1, f.ds1));
@@ -235,52 +252,61 @@ final class MnistEngine implements AutoCloseable {
         if (!heads) {
             return f;
         }
-        dense(f.transform, params.get("student1_w"), params.get("student1_b"), f.s1);
+        denseTrain(f.transform, "student1", f.s1);
         relu(f.s1);
-        dense(f.s1, params.get("student2_w"), params.get("student2_b"), f.student);
+        denseTrain(f.s1, "student2", f.student);
         relu(f.student);
-        hidden(params, f.transform, f.student, f.local.z, f.local.logits);
+        hiddenTrain(f.transform, f.student, f.local);
         return f;
     }
 
+    /** {@code out = x·W + b} into reused buffers: the bias broadcast as ones·b, a gemm, not addiRowVector. */
+    private void denseTrain(INDArray x, String layer, INDArray out) {
+        gemm(buf.ones, biasRows.get(layer + "_b"), out, false, false, 0);
+        gemm(x, params.get(layer + "_w"), out, false, false, 1);
+    }
+
+    /** {@link #hidden} for training, through the views made once. */
+    private void hiddenTrain(INDArray transform, INDArray context, Head h) {
+        gemm(buf.ones, biasRows.get("hidden1_b"), h.z, false, false, 0);
+        gemm(transform, w1Transform, h.z, false, false, 1);
+        gemm(context, w1Context, h.z, false, false, 1);
+        relu(h.z);
+        denseTrain(h.z, "hidden2", h.logits);
+    }
+
     /** Loss of a head's logits; leaves d loss / d logits = (softmax − onehot) / b in the head's buffer. */
-    private static double headLoss(Head h, INDArray labels) {
+    private static double headLoss(Head h, Buffers f) {
         logSoftmax(h.logits, h.dLogits);
-        double loss = -h.dLogits.mul(labels).sumNumber().doubleValue() / h.logits.size(0);
-        Transforms.exp(h.dLogits, false).subi(labels).divi(h.logits.size(0));
+        double loss = -Nd4j.getBlasWrapper().dot(h.dLogitsFlat, f.labelsFlat) / f.batch;
+        Transforms.exp(h.dLogits, false).subi(f.labels).divi(f.batch);
         return loss;
     }
 
-    private void zeroHeadGrads() {
-        for (String p : new String[] {"hidden1_w", "hidden1_b", "hidden2_w", "hidden2_b"}) {
-            grads.get(p).assign(0);
-        }
-    }
-
     /**
-     * Back through one head (its gradients added to the hidden net's), into d transform (set when
-     * {@code accumulate} is false, added to otherwise) and, for the remote head, d network.
+     * Back through one head into the hidden net's gradients, d transform and, for the remote head,
+     * d network. The local head runs first: it sets the hidden net's gradients and d transform,
+     * the remote head adds to them. Column sums (bias gradients) are gemms with a ones column.
      */
     private void headBackward(Head h, INDArray transform, INDArray context, boolean remote) {
-        INDArray w1 = params.get("hidden1_w");
-        INDArray dW1 = grads.get("hidden1_w");
-        gemm(h.z, h.dLogits, grads.get("hidden2_w"), true, false, 1);
-        addColumnSums(h.dLogits, grads.get("hidden2_b"), buf.scratch10);
+        double beta = remote ? 1 : 0;
+        gemm(h.z, h.dLogits, grads.get("hidden2_w"), true, false, beta);
+        gemm(buf.ones, h.dLogits, biasGradRows.get("hidden2_b"), true, false, beta);
         gemm(h.dLogits, params.get("hidden2_w"), h.dz, false, true, 0);
         Nd4j.exec(new RectifiedLinearDerivative(h.z, h.dz, h.dz));
-        gemm(transform, h.dz, rows(dW1, 0, T), true, false, 1);
-        gemm(context, h.dz, rows(dW1, T, T + N), true, false, 1);
-        addColumnSums(h.dz, grads.get("hidden1_b"), buf.scratch50);
-        gemm(h.dz, rows(w1, 0, T), buf.dTransform, false, true, remote ? 1 : 0);
+        gemm(transform, h.dz, dW1Transform, true, false, beta);
+        gemm(context, h.dz, dW1Context, true, false, beta);
+        gemm(buf.ones, h.dz, biasGradRows.get("hidden1_b"), true, false, beta);
+        gemm(h.dz, w1Transform, buf.dTransform, false, true, beta);
         if (remote) {
-            gemm(h.dz, rows(w1, T, T + N), buf.dNetwork, false, true, 0);
+            gemm(h.dz, w1Context, buf.dNetwork, false, true, 0);
         }
     }
 
     /** Weight and bias gradients of {@code y = x·W + b} given dy; d x into dx when it is not null. */
     private void denseBackward(INDArray x, String name, INDArray dy, INDArray dx) {
         gemm(x, dy, grads.get(name + "_w"), true, false, 0);
-        dy.sum(grads.get(name + "_b"), 0);
+        gemm(buf.ones, dy, biasGradRows.get(name + "_b"), true, false, 0);
         if (dx != null) {
             gemm(dy, params.get(name + "_w"), dx, false, true, 0);
         }
@@ -289,7 +315,7 @@ final class MnistEngine implements AutoCloseable {
     /** Back through the conv stack from d transform; d images in {@code buf.dx} when asked. */
     private void convBackward(INDArray dTransform, INDArray mask, boolean wantInputs) {
         Buffers f = buf;
-        INDArray dh2 = dTransform.reshape('c', f.h2.shape());
+        INDArray dh2 = dTransform == f.dTransform ? f.dh2 : dTransform.reshape('c', f.h2.shape());
         Nd4j.exec(new RectifiedLinearDerivative(f.h2, dh2, dh2));
         INDArray pooledInput = mask == null ? f.c2 : f.m2;
         exec(DynamicCustomOp.builder("maxpool2d_bp").addInputs(pooledInput, dh2).addOutputs(f.dc2).addIntegerArguments(POOL));
@@ -314,7 +340,7 @@ final class MnistEngine implements AutoCloseable {
     private void conv1InputGradient(Buffers f) {
         exec(DynamicCustomOp.builder("reverse").addInputs(params.get("conv1_w")).addOutputs(f.w1Flipped)
                 .addIntegerArguments(0, 1));
-        exec(DynamicCustomOp.builder("conv2d").addInputs(f.dc1, f.w1Flipped.reshape('c', 5, 5, 10, 1)).addOutputs(f.dx)
+        exec(DynamicCustomOp.builder("conv2d").addInputs(f.dc1, f.w1FlippedKernel).addOutputs(f.dx)
                 .addIntegerArguments(CONV1_INPUT_GRAD));
     }
 
@@ -325,12 +351,12 @@ final class MnistEngine implements AutoCloseable {
      * computes d images, through large temporary arrays); this takes ~1 ms.
      */
     private void conv1WeightGradients(Buffers f) {
-        f.dc1Kernel.assign(f.dc1.permute(1, 0, 2, 3)); // [10, b, 24, 24]: libnd4j's [oC, iC, kH, kW] layout
-        exec(DynamicCustomOp.builder("conv2d").addInputs(f.x.reshape('c', 1, f.batch, MnistSplit.ROWS, MnistSplit.COLS),
-                f.dc1Kernel).addOutputs(f.dW1).addIntegerArguments(CONV1_WEIGHT_GRAD));
-        grads.get("conv1_w").assign(f.dW1.reshape('c', 10, 5, 5, 1).permute(1, 2, 3, 0));
-        gemm(f.dc1Kernel.reshape('c', 10, f.batch * 24 * 24), f.ones, f.db1, false, false, 0);
-        grads.get("conv1_b").assign(f.db1.reshape(new long[] {10}));
+        f.dc1Kernel.assign(f.dc1AsKernel); // [10, b, 24, 24]: libnd4j's [oC, iC, kH, kW] layout
+        exec(DynamicCustomOp.builder("conv2d").addInputs(f.xAsChannels, f.dc1Kernel).addOutputs(f.dW1)
+                .addIntegerArguments(CONV1_WEIGHT_GRAD));
+        grads.get("conv1_w").assign(f.dW1AsWeights);
+        gemm(f.dc1KernelRows, f.pixelOnes, f.db1, false, false, 0);
+        grads.get("conv1_b").assign(f.db1Flat);
     }
 
     // ---------------------------------------------------------------- shared pieces
@@ -369,7 +395,7 @@ final class MnistEngine implements AutoCloseable {
     }
 
     private static void relu(INDArray a) {
-        Nd4j.exec(new RectifiedLinear(a, a));
+        exec(DynamicCustomOp.builder("relu").addInputs(a).addOutputs(a).addFloatingPointArguments(0.0));
     }
 
     private static void logSoftmax(INDArray logits, INDArray out) {
@@ -379,11 +405,6 @@ final class MnistEngine implements AutoCloseable {
     /** c = a·b (operands optionally transposed) + beta·c. */
     private static void gemm(INDArray a, INDArray b, INDArray c, boolean ta, boolean tb, double beta) {
         Nd4j.gemm(a, b, c, ta, tb, 1.0, beta);
-    }
-
-    private static void addColumnSums(INDArray d, INDArray target, INDArray scratch) {
-        d.sum(scratch, 0);
-        target.addi(scratch);
     }
 
     /** Rows [from, to) of a c-ordered matrix: a contiguous view. */
@@ -480,12 +501,14 @@ final class MnistEngine implements AutoCloseable {
         final INDArray z;
         final INDArray logits;
         final INDArray dLogits;
+        final INDArray dLogitsFlat;
         final INDArray dz;
 
         Head(long b) {
             z = Nd4j.create(DataType.FLOAT, b, MnistModel.HIDDEN);
             logits = Nd4j.create(DataType.FLOAT, b, MnistModel.CLASSES);
             dLogits = logits.ulike();
+            dLogitsFlat = dLogits.reshape(new long[] {b * MnistModel.CLASSES});
             dz = z.ulike();
         }
 
@@ -522,10 +545,20 @@ final class MnistEngine implements AutoCloseable {
         final INDArray dc1Kernel;
         final INDArray dW1;
         final INDArray db1;
-        final INDArray ones;
+        final INDArray pixelOnes;
         final INDArray w1Flipped;
-        final INDArray scratch10;
-        final INDArray scratch50;
+        final INDArray ones;
+        final INDArray labels;
+        // Views of the buffers above, made once (see the engine's fields).
+        final INDArray labelsFlat;
+        final INDArray ds2Flat;
+        final INDArray dh2;
+        final INDArray xAsChannels;
+        final INDArray dc1AsKernel;
+        final INDArray dc1KernelRows;
+        final INDArray dW1AsWeights;
+        final INDArray db1Flat;
+        final INDArray w1FlippedKernel;
         private final List<INDArray> all = new ArrayList<>();
 
         Buffers(long b) {
@@ -553,10 +586,19 @@ final class MnistEngine implements AutoCloseable {
             dc1Kernel = make(10, b, 24, 24);
             dW1 = make(1, 10, 5, 5);
             db1 = make(10, 1);
-            ones = make(b * 24 * 24, 1).assign(1);
+            pixelOnes = make(b * 24 * 24, 1).assign(1);
             w1Flipped = make(5, 5, 1, 10);
-            scratch10 = make(MnistModel.CLASSES);
-            scratch50 = make(MnistModel.HIDDEN);
+            ones = make(b, 1).assign(1);
+            labels = make(b, MnistModel.CLASSES);
+            labelsFlat = labels.reshape(new long[] {b * MnistModel.CLASSES});
+            ds2Flat = ds2.reshape(new long[] {b * N});
+            dh2 = dTransform.reshape('c', h2.shape());
+            xAsChannels = x.reshape('c', 1, b, MnistSplit.ROWS, MnistSplit.COLS);
+            dc1AsKernel = dc1.permute(1, 0, 2, 3);
+            dc1KernelRows = dc1Kernel.reshape('c', 10, b * 24 * 24);
+            dW1AsWeights = dW1.reshape('c', 10, 5, 5, 1).permute(1, 2, 3, 0);
+            db1Flat = db1.reshape(new long[] {10});
+            w1FlippedKernel = w1Flipped.reshape('c', 5, 5, 10, 1);
         }
 
         private INDArray make(long... shape) {
