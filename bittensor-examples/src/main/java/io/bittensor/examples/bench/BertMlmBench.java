@@ -55,6 +55,11 @@ public final class BertMlmBench implements Callable<Integer> {
     int validationLimit;
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
     long seed;
+    @Option(names = "--pad_target_weight", defaultValue = "0",
+            description = "Train the MLM head's padding rows towards [PAD] with this weight relative to a masked token's (0 = off; docs/bert.md). Default: ${DEFAULT-VALUE}")
+    double padTargetWeight;
+    @Option(names = "--eval_at_steps", split = ",", description = "Also evaluate after these step counts (to compare runs at equal steps).")
+    List<Long> evalAtSteps = new ArrayList<>();
 
     public static void main(String[] args) {
         NativeBackend.selectFastest();
@@ -66,6 +71,10 @@ public final class BertMlmBench implements Callable<Integer> {
         BertConfig config = BertConfig.preset(preset);
         if (!schedule.equals("constant") && !schedule.equals("cosine")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--schedule: constant or cosine, got " + schedule);
+        }
+        if (!(padTargetWeight >= 0) || Double.isInfinite(padTargetWeight)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--pad_target_weight: a finite number >= 0, got "
+                    + padTargetWeight);
         }
         long t0 = System.nanoTime();
         WordPiece tokenizer = WordPiece.bertBaseUncased(datapath);
@@ -96,9 +105,10 @@ public final class BertMlmBench implements Callable<Integer> {
 
         long budget = (long) (minutes * 60e9);
         long start = System.nanoTime(); // the schedule's clock; reset below when training starts
-        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e (%s), batch %d; %s%n", config.describe(),
-                learningRate, schedule.equals("cosine") ? new WallClockSchedule(learningRate, warmupSteps, start, budget)
-                        : "constant", batchSize, NativeBackend.describe());
+        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e (%s), batch %d, [PAD] target weight %s; %s%n",
+                config.describe(), learningRate, schedule.equals("cosine")
+                        ? new WallClockSchedule(learningRate, warmupSteps, start, budget) : "constant",
+                batchSize, padTargetWeight, NativeBackend.describe());
         System.out.printf(Locale.ROOT, "corpus: %d training addresses (%,d tokens, %,d sequences), %d validation addresses"
                 + " %s … %s (%,d tokens, %,d sequences, %,d masked); loaded in %.1f s%n",
                 corpus.train().size(), corpus.trainTokens(), train.size(), corpus.validation().size(),
@@ -116,7 +126,7 @@ public final class BertMlmBench implements Callable<Integer> {
         start = System.nanoTime();
         Adam adam = schedule.equals("cosine") ? new Adam(new WallClockSchedule(learningRate, warmupSteps, start, budget))
                 : new Adam(learningRate);
-        try (BertModel model = new BertModel(config, seed, adam)) {
+        try (BertModel model = new BertModel(config, seed, adam, padTargetWeight)) {
             SplittableRandom rng = new SplittableRandom(seed);
             Random shuffler = new Random(seed);
             List<int[]> order = new ArrayList<>(train);
@@ -129,7 +139,7 @@ public final class BertMlmBench implements Callable<Integer> {
             while (true) {
                 long now = System.nanoTime();
                 boolean last = now - start >= budget;
-                if (now >= nextEval || last) {
+                if (now >= nextEval || last || evalAtSteps.contains(steps) && steps > 0) {
                     Eval e = evaluate(model, valBatches);
                     double gap = unigramLoss - e.loss;
                     bestGap = Math.max(bestGap, gap);

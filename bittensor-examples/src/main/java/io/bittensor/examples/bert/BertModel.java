@@ -130,6 +130,8 @@ public final class BertModel implements NeuronModel {
     private final INDArray positions;
     private final ParameterUpdaters updaters;
     private final TiedOutputHead head;
+    /** Weight of the MLM head's padding rows' [PAD] target in training, relative to a real row's (0: none). */
+    private final double padTargetWeight;
     /** The tied output layer's gradient of the last training step (reused: ~15.6 MB at H = 128). */
     private INDArray tokenGrad;
     private INDArray vocabBiasGrad;
@@ -141,6 +143,22 @@ public final class BertModel implements NeuronModel {
      * @param updater the optimizer (for example Adam 1e-3)
      */
     public BertModel(BertConfig config, long seed, IUpdater updater) {
+        this(config, seed, updater, 0);
+    }
+
+    /**
+     * A model whose MLM head also trains its padding rows towards [PAD].
+     *
+     * <p>The head runs on a fixed number of rows (the masked positions, padded for SameDiff's
+     * array cache); a padding row selects no position, so its input is the joiner's bias alone.
+     * With {@code padTargetWeight} w &gt; 0 each such row adds w × a real row's weight of cross
+     * entropy towards [PAD] to the training objective (never to the reported loss). This is what
+     * M2.1's broken {@code sparseSoftmaxCrossEntropy} backward did by accident before commit
+     * 6b1025a (with w = 1); docs/bert.md says what it does to learning.
+     *
+     * @param padTargetWeight w ≥ 0 (0: padding rows count for nothing, as in the plain constructor)
+     */
+    public BertModel(BertConfig config, long seed, IUpdater updater, double padTargetWeight) {
         this.config = Objects.requireNonNull(config, "config");
         this.updaterConfig = Objects.requireNonNull(updater, "updater");
         this.sd = SameDiff.create();
@@ -160,7 +178,8 @@ public final class BertModel implements NeuronModel {
         all.add(POS_EMB);
         this.parameterNames = Collections.unmodifiableList(all);
         this.updaters = new ParameterUpdaters(updater, parameterNames, this::param);
-        this.head = new TiedOutputHead(config.vocabSize(), config.hidden());
+        this.padTargetWeight = padTargetWeight;
+        this.head = new TiedOutputHead(config.vocabSize(), config.hidden(), padTargetWeight);
     }
 
     /** The text neuron for the runtime: this model of {@code config}'s size under Adam. */
@@ -408,17 +427,20 @@ public final class BertModel implements NeuronModel {
         return grads;
     }
 
-    /** The loss {@link #step} minimises, forward only (tests compare its differences with the gradients). */
+    /**
+     * The objective {@link #step} minimises, forward only (tests compare its differences with the
+     * gradients): the reported loss, plus the padding rows' [PAD] term when there is one.
+     */
     synchronized double loss(MaskedBatch batch, INDArray network) {
         Map<String, INDArray> ph = inputs(batch);
         if (network == null) {
             INDArray t = sd.output(ph, LOCAL_T).get(LOCAL_T);
-            return head.score(t, tokens, vocabBias, batch.targets()).loss();
+            return head.score(t, tokens, vocabBias, batch.targets()).objective();
         }
         putNetwork(ph, batch, network);
         Map<String, INDArray> o = sd.output(ph, LOCAL_T, REMOTE_T, DISTILL_LOSS);
-        return head.score(o.get(LOCAL_T), tokens, vocabBias, batch.targets()).loss()
-                + head.score(o.get(REMOTE_T), tokens, vocabBias, batch.targets()).loss()
+        return head.score(o.get(LOCAL_T), tokens, vocabBias, batch.targets()).objective()
+                + head.score(o.get(REMOTE_T), tokens, vocabBias, batch.targets()).objective()
                 + o.get(DISTILL_LOSS).getDouble(0);
     }
 
@@ -772,7 +794,7 @@ public final class BertModel implements NeuronModel {
     /** A fresh model of the same configuration with a copy of the current parameters (fresh optimizer). */
     @Override
     public synchronized BertModel copy() {
-        BertModel m = new BertModel(config, 0, updaterConfig);
+        BertModel m = new BertModel(config, 0, updaterConfig, padTargetWeight);
         m.setParameters(parameters());
         return m;
     }

@@ -22,8 +22,12 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * every step; fresh native arrays are zero-filled and page-faulted, and that took more of the step
  * than the arithmetic (docs/bert.md, third round). Here one such array is written and read in place.
  *
- * <p>Rows past the labels are padding (they keep the shapes fixed) and count for nothing. Not
- * thread-safe: the model that owns it serializes its calls.
+ * <p>Rows past the labels are padding (they keep the shapes fixed) and count for nothing in the
+ * score. In training they count for nothing either, unless the head is made with a [PAD] target
+ * weight w &gt; 0: then each padding row is also trained towards [PAD] with w times a real row's
+ * weight (objective = mean CE over the real rows + w · Σ over padding rows CE([PAD]) / real rows),
+ * an explicit choice of {@link BertModel} (see there). Not thread-safe: the model that owns it
+ * serializes its calls.
  */
 final class TiedOutputHead implements AutoCloseable {
     /** Buffers for at most this many row counts (a training batch's, an evaluation's last). */
@@ -31,14 +35,31 @@ final class TiedOutputHead implements AutoCloseable {
 
     private final int vocab;
     private final int hidden;
+    private final double padWeight;
     private final Map<Integer, Buffers> buffers = new LinkedHashMap<>();
 
-    /** The loss averaged over the real rows, and how many of them the top logit got right. */
-    record Score(double loss, int correct) {}
+    /**
+     * The loss averaged over the real rows, how many of them the top logit got right, and the
+     * training objective (the loss plus the padding rows' [PAD] term, when there is one).
+     */
+    record Score(double loss, int correct, double objective) {}
 
+    /** A head whose padding rows count for nothing. */
     TiedOutputHead(int vocab, int hidden) {
+        this(vocab, hidden, 0);
+    }
+
+    /**
+     * @param padWeight weight of each padding row's cross entropy towards [PAD], relative to a real
+     *                  row's, in training (0: none)
+     */
+    TiedOutputHead(int vocab, int hidden, double padWeight) {
+        if (!(padWeight >= 0) || Double.isInfinite(padWeight)) {
+            throw new IllegalArgumentException("[PAD] target weight must be finite and >= 0, got " + padWeight);
+        }
         this.vocab = vocab;
         this.hidden = hidden;
+        this.padWeight = padWeight;
     }
 
     /**
@@ -65,13 +86,14 @@ final class TiedOutputHead implements AutoCloseable {
         Forward f = forward(t, emb, bias, labels);
         Buffers b = f.buffers;
         INDArray z = b.logits; // now exp(z − max) per row
-        // d logits = w·(softmax − onehot), w = 1/n on real rows and 0 on padding: one pass scales
-        // exp(z − max) by w / Σ, then w comes off at the labels.
-        INDArray scale = b.rowWeights.div(f.rowSums);
+        // d logits = w·(softmax − onehot), w = 1/n on real rows and 0 on padding (or the [PAD]
+        // target's weight): one pass scales exp(z − max) by w / Σ, then w comes off at the labels.
+        INDArray scale = b.trainWeights.div(f.rowSums);
         z.muliColumnVector(scale);
         scale.close();
-        ScatterSub minusW = new ScatterSub(b.flat, b.realIndices(labels.length),
-                b.rowWeights.reshape(b.rowWeights.length()).get(NDArrayIndex.interval(0, labels.length)));
+        int trained = padWeight > 0 ? rows(b) : labels.length;
+        ScatterSub minusW = new ScatterSub(b.flat, b.realIndices(trained),
+                b.trainWeights.reshape(b.trainWeights.length()).get(NDArrayIndex.interval(0, trained)));
         minusW.addOutputArgument(b.flat);
         Nd4j.exec(minusW);
         INDArray rowSum = z.sum(0);
@@ -88,6 +110,10 @@ final class TiedOutputHead implements AutoCloseable {
         return f.score;
     }
 
+    private static int rows(Buffers b) {
+        return (int) b.logits.size(0);
+    }
+
     /** The score, the buffers (logits now exp(z − max)) and each row's Σ exp(z − max) {@code [rows, 1]}. */
     private record Forward(Score score, Buffers buffers, INDArray rowSums) {}
 
@@ -98,7 +124,7 @@ final class TiedOutputHead implements AutoCloseable {
                     + labels.length + " labels");
         }
         Buffers b = buffers(rows);
-        b.setLabels(labels, vocab);
+        b.setLabels(labels, vocab, padWeight);
         INDArray z = b.logits;
         Nd4j.gemm(t, emb, z, false, true, 1.0, 0.0);
         z.addiRowVector(bias);
@@ -118,10 +144,17 @@ final class TiedOutputHead implements AutoCloseable {
         Transforms.exp(z, false);
         INDArray sums = z.sum(true, 1);
         INDArray perRow = Transforms.log(sums, true).addi(max).subi(b.picked.reshape(rows, 1));
+        double objective = Double.NaN;
+        if (padWeight > 0) {
+            INDArray trained = perRow.mul(b.trainWeights);
+            objective = trained.sumNumber().doubleValue();
+            trained.close();
+        }
         double loss = perRow.muli(b.rowWeights).sumNumber().doubleValue();
+        objective = padWeight > 0 ? objective : loss;
         max.close();
         perRow.close();
-        return new Forward(new Score(loss, correct), b, sums);
+        return new Forward(new Score(loss, correct, objective), b, sums);
     }
 
     private Buffers buffers(int rows) {
@@ -151,6 +184,8 @@ final class TiedOutputHead implements AutoCloseable {
         final INDArray picked;
         final INDArray labelIndices;
         final INDArray rowWeights;
+        /** The training weights: rowWeights, plus the [PAD] target's on padding rows (then its own array). */
+        INDArray trainWeights;
         final int[] indices;
         int real = -1;
 
@@ -161,11 +196,12 @@ final class TiedOutputHead implements AutoCloseable {
             picked = Nd4j.create(DataType.FLOAT, rows);
             labelIndices = Nd4j.create(DataType.INT, rows);
             rowWeights = Nd4j.create(DataType.FLOAT, rows, 1);
+            trainWeights = rowWeights;
             indices = new int[rows];
         }
 
-        /** Flat indices {@code row·V + label} (padding rows: their column 0) and the rows' weights. */
-        void setLabels(int[] labels, int vocab) {
+        /** Flat indices {@code row·V + label} (padding rows: their column 0, [PAD]) and the rows' weights. */
+        void setLabels(int[] labels, int vocab, double padWeight) {
             for (int i = 0; i < indices.length; i++) {
                 indices[i] = i * vocab + (i < labels.length ? labels[i] : 0);
             }
@@ -174,6 +210,13 @@ final class TiedOutputHead implements AutoCloseable {
                 real = labels.length;
                 rowWeights.assign(0);
                 rowWeights.get(NDArrayIndex.interval(0, real), NDArrayIndex.all()).assign(1.0 / real);
+                if (padWeight > 0) {
+                    if (trainWeights == rowWeights) {
+                        trainWeights = Nd4j.create(DataType.FLOAT, indices.length, 1);
+                    }
+                    trainWeights.assign(padWeight / real);
+                    trainWeights.get(NDArrayIndex.interval(0, real), NDArrayIndex.all()).assign(1.0 / real);
+                }
             }
         }
 
@@ -182,6 +225,9 @@ final class TiedOutputHead implements AutoCloseable {
         }
 
         void close() {
+            if (trainWeights != rowWeights && trainWeights.closeable()) {
+                trainWeights.close();
+            }
             for (INDArray a : new INDArray[] {logits, dT, picked, labelIndices, rowWeights}) {
                 if (a.closeable()) {
                     a.close();

@@ -179,6 +179,62 @@ class BertModelTest {
         }
     }
 
+    /**
+     * With a [PAD] target weight the head's padding rows (whose input is the joiner's bias alone)
+     * are trained towards [PAD]: the step's gradients are the objective's (central differences,
+     * with the network too), and the loss it reports stays the masked tokens' own.
+     */
+    @Test
+    void padTargetWeightGivesTheObjectivesGradientsAndReportsTheMaskedLoss() {
+        try (BertModel m = new BertModel(TINY, 6, new Adam(1e-3), 0.5); BertModel plain = new BertModel(TINY, 6, new Adam(1e-3))) {
+            MaskedBatch full = batch(40, 2, 16);
+            // One masked position per row of 16: 4 head rows, 2 of them padding.
+            MaskedBatch b = new MaskedBatch(2, 16, full.inputIds(), full.attention(),
+                    new int[] {full.maskedPositions()[0], full.maskedPositions()[2]},
+                    new int[] {full.targets()[0], full.targets()[2]});
+            assertEquals(plain.evaluate(b).loss(), m.evaluate(b).loss(), 1e-6, "the same weights, the same score");
+            // A padding row's head input is gelu(joiner_b · W + head_b) before its layer norm; at
+            // their initial zeros that is the zero vector, where a layer norm has no derivative
+            // (1/√ε): give both biases values first, as any training step does.
+            Map<String, INDArray> start = m.parameters();
+            Nd4j.getRandom().setSeed(9);
+            start.get("joiner_b").assign(Nd4j.randn(DataType.FLOAT, 512).muli(0.5));
+            start.get("head_b").assign(Nd4j.randn(DataType.FLOAT, TINY.hidden()).muli(0.5));
+            m.setParameters(start);
+            assertTrue(m.loss(b, null) > m.evaluate(b).loss() + 1e-3, "the [PAD] term is in the objective");
+            Nd4j.getRandom().setSeed(7);
+            INDArray network = Nd4j.rand(DataType.FLOAT, 2, 16, 512).subi(0.5);
+            for (INDArray net : java.util.Arrays.asList(null, network)) {
+                BertModel.Step s = m.step(b, net);
+                assertEquals(m.evaluate(b).loss(), s.result().localLoss(), 1e-5, "reported: the masked tokens' loss");
+                Map<String, INDArray> grads = new java.util.HashMap<>();
+                s.grads().forEach((k, v) -> grads.put(k, v.dup()));
+                // joiner_b and head_b are all a padding row reaches; vocab_b[PAD] is its target.
+                for (String name : List.of("joiner_b", "head_b", "vocab_b", BertModel.TOK_EMB)) {
+                    INDArray g = grads.get(name);
+                    int index = name.equals("vocab_b") ? WordPiece.PAD_ID
+                            : (int) g.castTo(DataType.DOUBLE).reshape(g.length()).argMax(0).getLong(0);
+                    Map<String, INDArray> p = m.parameters();
+                    INDArray param = p.get(name);
+                    double orig = param.getDouble(index);
+                    double eps = 3e-3;
+                    param.putScalar(index, orig + eps);
+                    m.setParameters(p);
+                    double plus = m.loss(b, net);
+                    param.putScalar(index, orig - eps);
+                    m.setParameters(p);
+                    double minus = m.loss(b, net);
+                    param.putScalar(index, orig);
+                    m.setParameters(p);
+                    double numeric = (plus - minus) / (2 * eps);
+                    assertEquals(numeric, g.getDouble(index), 0.05 * Math.max(0.05, Math.abs(numeric)),
+                            name + "[" + index + "] with" + (net == null ? "out" : "") + " the network");
+                }
+                assertTrue(grads.get("vocab_b").getDouble(WordPiece.PAD_ID) < -0.1, "[PAD] is pushed up");
+            }
+        }
+    }
+
     @Test
     void forwardTextServes512WideRowsAndRefusesBadIds() {
         try (BertModel m = new BertModel(TINY, 3, new Adam(1e-3))) {

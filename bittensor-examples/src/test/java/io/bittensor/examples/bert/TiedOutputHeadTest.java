@@ -1,6 +1,8 @@
 package io.bittensor.examples.bert;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -24,8 +26,13 @@ class TiedOutputHeadTest {
 
     /** Mean over the labelled rows of −log softmax(t·Eᵀ + b)[label], in double, from scratch. */
     private double reference(INDArray t, INDArray emb, INDArray bias) {
+        return reference(t, emb, bias, 0);
+    }
+
+    /** The same plus w · Σ over the padding rows of −log softmax(…)[PAD] / labelled rows. */
+    private double reference(INDArray t, INDArray emb, INDArray bias, double padWeight) {
         double sum = 0;
-        for (int i = 0; i < LABELS.length; i++) {
+        for (int i = 0; i < (padWeight > 0 ? ROWS : LABELS.length); i++) {
             double[] z = new double[V];
             double max = Double.NEGATIVE_INFINITY;
             for (int v = 0; v < V; v++) {
@@ -40,7 +47,8 @@ class TiedOutputHeadTest {
             for (double d : z) {
                 s += Math.exp(d - max);
             }
-            sum += Math.log(s) + max - z[LABELS[i]];
+            boolean real = i < LABELS.length;
+            sum += (real ? 1 : padWeight) * (Math.log(s) + max - z[real ? LABELS[i] : WordPiece.PAD_ID]);
         }
         return sum / LABELS.length;
     }
@@ -89,13 +97,49 @@ class TiedOutputHeadTest {
         }
     }
 
+    /**
+     * With a [PAD] target weight the padding rows are trained towards [PAD] (an explicit option of
+     * BertModel): the gradients are the objective's, padding rows included; the score is unchanged.
+     */
+    @Test
+    void padTargetWeightTrainsPaddingRowsTowardsPadAndLeavesTheScore() {
+        double w = 0.5;
+        try (TiedOutputHead plain = new TiedOutputHead(V, H); TiedOutputHead head = new TiedOutputHead(V, H, w)) {
+            TiedOutputHead.Score s = head.score(t, emb, bias, LABELS);
+            assertEquals(plain.score(t, emb, bias, LABELS).loss(), s.loss(), 1e-6);
+            assertEquals(reference(t, emb, bias, w), s.objective(), 1e-5);
+            assertTrue(s.objective() > s.loss() + 1e-3, "the padding rows add to the objective");
+            INDArray dEmb = Nd4j.create(DataType.FLOAT, V, H);
+            INDArray dBias = Nd4j.create(DataType.FLOAT, V);
+            INDArray[] dT = new INDArray[1];
+            head.train(t, emb, bias, LABELS, dEmb, dBias, false, dT);
+            double eps = 1e-2;
+            for (int[] at : new int[][] {{0, 1}, {3, 2}, {4, 5}}) {
+                assertEquals(numeric(t, at[0] * H + at[1], eps, w), dT[0].getDouble(at[0], at[1]), 2e-3, "d t" + at[0]);
+            }
+            assertTrue(dT[0].getRow(4).norm2Number().doubleValue() > 1e-3, "padding rows are trained");
+            for (int idx : new int[] {WordPiece.PAD_ID * H + 1, 3 * H + 2, 25 * H + 4}) {
+                assertEquals(numeric(emb, idx, eps, w), dEmb.getDouble(idx), 2e-3, "d E " + idx);
+            }
+            for (int idx : new int[] {WordPiece.PAD_ID, 3, 30}) {
+                assertEquals(numeric(bias, idx, eps, w), dBias.getDouble(idx), 2e-3, "d b " + idx);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TiedOutputHead(V, H, -1));
+        assertThrows(IllegalArgumentException.class, () -> new TiedOutputHead(V, H, Double.NaN));
+    }
+
     private double numeric(INDArray param, int flatIndex, double eps) {
+        return numeric(param, flatIndex, eps, 0);
+    }
+
+    private double numeric(INDArray param, int flatIndex, double eps, double padWeight) {
         INDArray flat = param.reshape(param.length());
         double orig = flat.getDouble(flatIndex);
         flat.putScalar(flatIndex, orig + eps);
-        double plus = reference(t, emb, bias);
+        double plus = reference(t, emb, bias, padWeight);
         flat.putScalar(flatIndex, orig - eps);
-        double minus = reference(t, emb, bias);
+        double minus = reference(t, emb, bias, padWeight);
         flat.putScalar(flatIndex, orig);
         return (plus - minus) / (2 * eps);
     }
