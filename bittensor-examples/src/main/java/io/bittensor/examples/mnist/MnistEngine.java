@@ -156,7 +156,7 @@ final class MnistEngine implements AutoCloseable {
         f.labels.assign(labels);
         double local = headLoss(f.local, f);
         headBackward(f.local, f.transform, f.student, false);
-        convBackward(f.dTransform, mask, false);
+        convBackward(mask, false);
         return new Losses(local, local, Double.NaN, Double.NaN);
     }
 
@@ -183,7 +183,7 @@ final class MnistEngine implements AutoCloseable {
         denseBackward(f.s1, "student2", f.ds2, f.ds1);
         Nd4j.exec(new RectifiedLinearDerivative(f.s1, f.ds1, f.ds1));
         denseBackward(f.transform, "student1", f.ds1, null);
-        convBackward(f.dTransform, mask, false);
+        convBackward(mask, false);
         return new Losses(local + remote + distill, local, remote, distill);
     }
 
@@ -211,7 +211,7 @@ final class MnistEngine implements AutoCloseable {
     INDArray servedBackward(INDArray images, INDArray gradTransform) {
         Buffers f = forwardTrain(images, null, false);
         f.dTransform.assign(gradTransform);
-        convBackward(f.dTransform, null, true);
+        convBackward(null, true);
         // x = (images - mean) / std, so d/d images = d/d x / std.
         return f.dx.divi(STD);
     }
@@ -313,9 +313,9 @@ final class MnistEngine implements AutoCloseable {
     }
 
     /** Back through the conv stack from d transform; d images in {@code buf.dx} when asked. */
-    private void convBackward(INDArray dTransform, INDArray mask, boolean wantInputs) {
+    private void convBackward(INDArray mask, boolean wantInputs) {
         Buffers f = buf;
-        INDArray dh2 = dTransform == f.dTransform ? f.dh2 : dTransform.reshape('c', f.h2.shape());
+        INDArray dh2 = f.dh2; // d transform, as the conv stack's [b, 20, 4, 4]
         Nd4j.exec(new RectifiedLinearDerivative(f.h2, dh2, dh2));
         INDArray pooledInput = mask == null ? f.c2 : f.m2;
         exec(DynamicCustomOp.builder("maxpool2d_bp").addInputs(pooledInput, dh2).addOutputs(f.dc2).addIntegerArguments(POOL));

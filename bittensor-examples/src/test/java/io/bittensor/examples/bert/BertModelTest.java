@@ -145,19 +145,7 @@ class BertModelTest {
                 for (String name : List.of(BertModel.TOK_EMB, "vocab_b", "layer1_ffn2_w", "head_w", "emb_ln_b")) {
                     INDArray g = grads.get(name);
                     int index = (int) g.castTo(DataType.DOUBLE).reshape(g.length()).argMax(0).getLong(0);
-                    Map<String, INDArray> p = m.parameters();
-                    INDArray param = p.get(name);
-                    double orig = param.getDouble(index);
-                    double eps = 3e-3;
-                    param.putScalar(index, orig + eps);
-                    m.setParameters(p);
-                    double plus = m.loss(b, net);
-                    param.putScalar(index, orig - eps);
-                    m.setParameters(p);
-                    double minus = m.loss(b, net);
-                    param.putScalar(index, orig);
-                    m.setParameters(p);
-                    double numeric = (plus - minus) / (2 * eps);
+                    double numeric = centralDifference(m, b, net, name, index);
                     assertEquals(numeric, g.getDouble(index), 0.05 * Math.max(0.05, Math.abs(numeric)),
                             name + "[" + index + "] with" + (net == null ? "out" : "") + " the network");
                 }
@@ -214,19 +202,7 @@ class BertModelTest {
                     INDArray g = grads.get(name);
                     int index = name.equals("vocab_b") ? WordPiece.PAD_ID
                             : (int) g.castTo(DataType.DOUBLE).reshape(g.length()).argMax(0).getLong(0);
-                    Map<String, INDArray> p = m.parameters();
-                    INDArray param = p.get(name);
-                    double orig = param.getDouble(index);
-                    double eps = 3e-3;
-                    param.putScalar(index, orig + eps);
-                    m.setParameters(p);
-                    double plus = m.loss(b, net);
-                    param.putScalar(index, orig - eps);
-                    m.setParameters(p);
-                    double minus = m.loss(b, net);
-                    param.putScalar(index, orig);
-                    m.setParameters(p);
-                    double numeric = (plus - minus) / (2 * eps);
+                    double numeric = centralDifference(m, b, net, name, index);
                     assertEquals(numeric, g.getDouble(index), 0.05 * Math.max(0.05, Math.abs(numeric)),
                             name + "[" + index + "] with" + (net == null ? "out" : "") + " the network");
                 }
@@ -318,5 +294,22 @@ class BertModelTest {
         double analytic = grads.get(name).getDouble(index);
         assertEquals(numeric, analytic, 0.05 * Math.max(1, Math.abs(numeric)), name + "[" + index + "]");
         assertTrue(Math.abs(analytic) > 1e-6, name + " gradient is zero");
+    }
+
+    /** d loss / d parameter[index] (flat index) by central differences, the parameters restored after. */
+    private static double centralDifference(BertModel m, MaskedBatch b, INDArray net, String name, int index) {
+        Map<String, INDArray> p = m.parameters();
+        INDArray param = p.get(name);
+        double orig = param.getDouble(index);
+        double eps = 3e-3;
+        param.putScalar(index, orig + eps);
+        m.setParameters(p);
+        double plus = m.loss(b, net);
+        param.putScalar(index, orig - eps);
+        m.setParameters(p);
+        double minus = m.loss(b, net);
+        param.putScalar(index, orig);
+        m.setParameters(p);
+        return (plus - minus) / (2 * eps);
     }
 }
