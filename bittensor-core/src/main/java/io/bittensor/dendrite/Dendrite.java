@@ -414,12 +414,16 @@ public final class Dendrite implements AutoCloseable {
     }
 
     /** Heap bytes of encoded Forward inputs held idle for reuse (closed calls' buffers). */
-    long idleRequestBytes() {
+    public long idleRequestBytes() {
         return requestBuffers.idleBytes();
     }
 
-    /** Native bytes held idle for reuse: closed calls' outputs (blocks and pooled arrays). */
-    long idleReplyBytes() {
+    /**
+     * Native bytes held idle for reuse: closed calls' outputs (blocks and pooled arrays). Zero
+     * while calls are never {@link DendriteCall#close() closed}: each reply then costs a fresh
+     * native allocation, freed only by a garbage collection.
+     */
+    public long idleReplyBytes() {
         return replyBlocks.idleBytes() + replyArrays.idleBytes();
     }
 

@@ -15,6 +15,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * Backward at all). The gate's step and Backward to the peers run on one background thread (at
  * most two steps waiting; older ones are dropped, gate step included) so the training thread
  * neither waits a second round trip nor computes the gate's gradient. An early route's gating,
- * dispatch and calls run on a second background thread, while this step trains; the router
- * context is computed on the training thread, the only one that touches the model.
+ * dispatch and calls run on a second background thread, while this step trains; so does its
+ * router context when the model offers a {@link NeuronModel#contextSnapshot() snapshot} of it
+ * (else the context is computed on the training thread, the only one that may read the model).
  */
 public final class NetworkStep implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkStep.class);
@@ -89,7 +91,7 @@ public final class NetworkStep implements AutoCloseable {
             Thread t = new Thread(r, "network-backward");
             t.setDaemon(true);
             return t;
-        }, new ThreadPoolExecutor.DiscardOldestPolicy());
+        }, NetworkStep::dropOldest);
     }
 
     /** Routes the batch, trains {@code model} with the answer, and sends the peers their gradients. */
@@ -132,7 +134,7 @@ public final class NetworkStep implements AutoCloseable {
         // The gate's gradient and update, and the peers' Backward, off the training thread: one
         // pass computes the gate's part for both.
         boolean toPeers = answeredOtherThanSelf(call);
-        backward.execute(() -> finish(call, grad, toPeers));
+        backward.execute(new Finish(call, grad, toPeers));
         long t3 = System.nanoTime();
         phases.add(StepPhases.Phase.WAIT, t1 - t0);
         phases.add(StepPhases.Phase.TRAIN, t2 - t1);
@@ -172,27 +174,44 @@ public final class NetworkStep implements AutoCloseable {
     }
 
     /**
-     * Computes the batch's router context (on this thread: it reads the model) and then gates,
-     * dispatches and calls its peers: on the routing thread when {@code async}, so that an early
-     * route overlaps this thread's training step (gating, encoding and signing take a few ms per
-     * step that the second core can do), else here.
+     * Computes the batch's router context and then gates, dispatches and calls its peers: on the
+     * routing thread when {@code async}, so that an early route overlaps this thread's training
+     * step (gating, encoding and signing take a few ms per step that the second core can do),
+     * else here. An early route's context is computed there too when the model offers a
+     * {@link NeuronModel#contextSnapshot() snapshot} (taken here, between steps); otherwise here,
+     * the only thread that may read the model.
      */
     private Early route(NeuronModel model, Batch batch, List<Synapse> synapses, boolean async) {
         long t0 = System.nanoTime();
         INDArray inputs = batch.inputs();
-        INDArray context = model.routerContext(inputs);
         INDArray remote = model.remoteInputs(inputs);
         Modality modality = model.modality();
+        ContextSnapshot snapshot = async ? model.contextSnapshot() : null;
+        INDArray context = snapshot == null ? model.routerContext(inputs) : null;
         long t1 = System.nanoTime();
         phases.add(StepPhases.Phase.CONTEXT, t1 - t0);
         Future<PendingRoute> route;
         if (async) {
-            route = routing.submit(() -> router.route(context, remote, modality, synapses));
+            try {
+                route = routing.submit(() -> router.route(context != null ? context : computeAndClose(snapshot, inputs),
+                        remote, modality, synapses));
+            } catch (RejectedExecutionException e) { // closed meanwhile
+                if (snapshot != null) {
+                    snapshot.close();
+                }
+                throw e;
+            }
         } else {
             route = CompletableFuture.completedFuture(router.route(context, remote, modality, synapses));
         }
         phases.add(StepPhases.Phase.ROUTE, System.nanoTime() - t1);
         return new Early(batch, route, synapses.size());
+    }
+
+    private static INDArray computeAndClose(ContextSnapshot snapshot, INDArray inputs) {
+        try (snapshot) {
+            return snapshot.compute(inputs);
+        }
     }
 
     /** Gate updates skipped so far because their gradient held NaN or infinity. */
@@ -206,20 +225,59 @@ public final class NetworkStep implements AutoCloseable {
     }
 
     /**
-     * The gate's step for this call and, when a peer other than ourselves answered, the peers'
-     * gradients for their rows through Dendrite Backward.
+     * The gate's step for a call and, when a peer other than ourselves answered, the peers'
+     * gradients for their rows through Dendrite Backward; then the call is closed, which gives
+     * its replies' buffers back to the Dendrite for the next step's replies.
      */
-    private void finish(RouterCall call, INDArray grad, boolean toPeers) {
-        try {
-            RouterGradients g = call.backward(grad, toPeers ? notSelf : null);
-            router.apply(g);
-            if (toPeers) {
-                session.remoteCalls().recordBackward(g.peerResults());
+    private final class Finish implements Runnable {
+        private final RouterCall call;
+        private final INDArray grad;
+        private final boolean toPeers;
+
+        Finish(RouterCall call, INDArray grad, boolean toPeers) {
+            this.call = call;
+            this.grad = grad;
+            this.toPeers = toPeers;
+        }
+
+        @Override
+        public void run() {
+            try {
+                RouterGradients g = call.backward(grad, toPeers ? notSelf : null);
+                router.apply(g);
+                if (toPeers) {
+                    session.remoteCalls().recordBackward(g.peerResults());
+                }
+            } catch (IllegalStateException e) {
+                LOG.debug("backward skipped: {}", e.getMessage()); // the session closed meanwhile
+            } catch (RuntimeException e) {
+                LOG.warn("backward to {} peer(s) failed: {}", call.called().size(), e.toString());
+            } finally {
+                discard();
             }
-        } catch (IllegalStateException e) {
-            LOG.debug("backward skipped: {}", e.getMessage()); // the session closed meanwhile
-        } catch (RuntimeException e) {
-            LOG.warn("backward to {} peer(s) failed: {}", call.called().size(), e.toString());
+        }
+
+        /** Closes the call without its gate step or Backward (dropped, or never run). */
+        void discard() {
+            if (call.dendriteCall() != null) {
+                call.dendriteCall().close();
+            }
+        }
+    }
+
+    /** The Backward queue is full: the oldest step waiting is dropped (its call closed) for the newest. */
+    private static void dropOldest(Runnable newest, ThreadPoolExecutor executor) {
+        if (executor.isShutdown()) {
+            discard(newest);
+            return;
+        }
+        discard(executor.getQueue().poll());
+        executor.execute(newest);
+    }
+
+    private static void discard(Runnable task) {
+        if (task instanceof Finish f) {
+            f.discard();
         }
     }
 
@@ -228,7 +286,7 @@ public final class NetworkStep implements AutoCloseable {
     public void close() {
         early = null; // its calls end by their deadline; nothing is sent back
         routing.shutdownNow();
-        backward.shutdownNow();
+        backward.shutdownNow().forEach(NetworkStep::discard);
         try {
             if (!backward.awaitTermination(5, TimeUnit.SECONDS)) {
                 LOG.warn("a Backward call was still running after 5 s");

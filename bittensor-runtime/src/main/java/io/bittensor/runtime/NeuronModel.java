@@ -42,6 +42,17 @@ public interface NeuronModel extends AutoCloseable {
     /** The router's input for a training batch's inputs: {@code [b, contextDim]}, no dropout. */
     INDArray routerContext(INDArray inputs);
 
+    /**
+     * {@link #routerContext} as the model stands now, for another thread: the networked step
+     * computes an early route's context with it on its routing thread, off the training thread.
+     * It must own copies of what it reads (the training thread goes on changing the parameters)
+     * and may be called while this model trains. Called on the training thread, between steps.
+     * Default: null, and the context is computed on the training thread.
+     */
+    default ContextSnapshot contextSnapshot() {
+        return null;
+    }
+
     /** A training batch's inputs as peers get them: {@code [b, 1, ...]} in the modality's wire form. */
     INDArray remoteInputs(INDArray inputs);
 

@@ -16,7 +16,11 @@ public final class StepPhases {
     public enum Phase {
         /** Applying the queued peers' Backward gradients before the step. */
         PEER_GRADIENTS("peer gradients"),
-        /** The model's router context for the batch. */
+        /**
+         * The model's router context for the batch; for an early route of a model with a
+         * {@link NeuronModel#contextSnapshot() context snapshot}, only taking the snapshot (the
+         * routing thread computes the context).
+         */
         CONTEXT("context"),
         /** Gate, dispatch, and sending the Dendrite's Forward to the peers. */
         ROUTE("route"),

@@ -32,6 +32,14 @@ final class LinearModel implements NeuronModel {
     final AtomicInteger contexts = new AtomicInteger();
     /** {@link #contexts} at each networked training step's start. */
     final List<Integer> contextsAtTrain = new CopyOnWriteArrayList<>();
+    /** Whether {@link #contextSnapshot} offers snapshots (else null, the default). */
+    final boolean offersSnapshots;
+    /** The thread of each context computed by a snapshot, and each computed by {@link #routerContext}. */
+    final List<String> snapshotThreads = new CopyOnWriteArrayList<>();
+    final List<String> directThreads = new CopyOnWriteArrayList<>();
+    /** Snapshots taken and closed. */
+    final AtomicInteger snapshotsTaken = new AtomicInteger();
+    final AtomicInteger snapshotsClosed = new AtomicInteger();
     final double rate;
     private final INDArray w;
     private final INDArray v;
@@ -40,6 +48,11 @@ final class LinearModel implements NeuronModel {
     boolean closed;
 
     LinearModel(int features, int classes, double rate, long seed) {
+        this(features, classes, rate, seed, false);
+    }
+
+    LinearModel(int features, int classes, double rate, long seed, boolean offersSnapshots) {
+        this.offersSnapshots = offersSnapshots;
         this.features = features;
         this.classes = classes;
         this.rate = rate;
@@ -54,7 +67,13 @@ final class LinearModel implements NeuronModel {
     }
 
     static NeuronSpec<LinearModel> spec(int features, int classes) {
-        return new NeuronSpec<>("linear", 0.5, "linear.ckpt", (seed, rate, steps) -> new LinearModel(features, classes, rate, seed));
+        return spec(features, classes, false);
+    }
+
+    /** As {@link #spec(int, int)}; with {@code snapshots}, the model offers context snapshots. */
+    static NeuronSpec<LinearModel> spec(int features, int classes, boolean snapshots) {
+        return new NeuronSpec<>("linear", 0.5, "linear.ckpt",
+                (seed, rate, steps) -> new LinearModel(features, classes, rate, seed, snapshots));
     }
 
     /** TENSOR rows of {@code features} values: what routers may send it. */
@@ -81,7 +100,29 @@ final class LinearModel implements NeuronModel {
     @Override
     public INDArray routerContext(INDArray inputs) {
         contexts.incrementAndGet();
+        directThreads.add(Thread.currentThread().getName());
         return inputs;
+    }
+
+    @Override
+    public ContextSnapshot contextSnapshot() {
+        if (!offersSnapshots) {
+            return null;
+        }
+        snapshotsTaken.incrementAndGet();
+        return new ContextSnapshot() {
+            @Override
+            public INDArray compute(INDArray inputs) {
+                contexts.incrementAndGet();
+                snapshotThreads.add(Thread.currentThread().getName());
+                return inputs;
+            }
+
+            @Override
+            public void close() {
+                snapshotsClosed.incrementAndGet();
+            }
+        };
     }
 
     @Override

@@ -67,7 +67,37 @@ class NeuronTrainerIT {
                 }
             }
             assertEquals(expected, model.contextsAtTrain);
+            // Each step's call is closed after its gate step: its reply buffers wait for reuse.
+            assertTrue(session.dendrite().idleReplyBytes() > 0, "replies given back to the Dendrite");
+            assertTrue(session.dendrite().idleRequestBytes() > 0, "request buffers given back to the Dendrite");
             session.close(); // the served snapshot stops being called before the trainer closes the model
+        }
+    }
+
+    @Test
+    void anEarlyRoutesContextIsComputedOnTheRoutingThreadWhenTheModelOffersASnapshot() throws Exception {
+        NeuronConfig config = NeuronConfig.builder().axonPort(0).metagraphPort(0).remoteIp("127.0.0.1").datapath(tmp)
+                .logdir(tmp.resolve("logs")).epochs(2).batchSize(20).build();
+        Dataset data = Dataset.of(Blobs.of(200, 4, 3, 1), Blobs.of(100, 4, 3, 2));
+        try (NeuronSession session = NeuronSession.builder(config).bindHost("127.0.0.1")
+                .metagraph(m -> m.interval(Duration.ofMillis(100)).powDifficulty(1))
+                .dendrite(d -> d.timeout(Duration.ofSeconds(10)).ioThreads(1))
+                .axon(a -> a.workerThreads(2).ioThreads(1))
+                .build();
+                NeuronTrainer trainer = NeuronTrainer.networked(LinearModel.spec(4, 3, true), session, data,
+                        new NeuronTrainer.Settings(3, 5, 10, 50))) {
+            session.start();
+            String trainingThread = Thread.currentThread().getName();
+            List<NeuronTrainer.EpochSummary> epochs = trainer.run();
+            assertTrue(epochs.get(1).testAccuracy() > 0.9, epochs.toString());
+            LinearModel model = (LinearModel) trainer.model();
+            // An epoch's first batch is routed at once, on the training thread; the other nine
+            // early, each from a snapshot taken between steps and computed on the routing thread.
+            assertEquals(List.of(trainingThread, trainingThread), model.directThreads);
+            assertEquals(18, model.snapshotsTaken.get());
+            assertEquals(java.util.Collections.nCopies(18, "network-route"), model.snapshotThreads);
+            assertEquals(18, model.snapshotsClosed.get(), "every snapshot is closed once its context is computed");
+            session.close();
         }
     }
 }

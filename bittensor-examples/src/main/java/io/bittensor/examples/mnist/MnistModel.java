@@ -4,6 +4,7 @@ import io.bittensor.neuron.ServedInputs;
 import io.bittensor.proto.Modality;
 import io.bittensor.proto.ServedInput;
 import io.bittensor.runtime.Batch;
+import io.bittensor.runtime.ContextSnapshot;
 import io.bittensor.runtime.Evaluation;
 import io.bittensor.runtime.NeuronModel;
 import io.bittensor.runtime.NeuronSpec;
@@ -63,7 +64,10 @@ public final class MnistModel implements NeuronModel {
     /** Channels after the second conv: the dropout mask zeroes whole channels, like nn.Dropout2d. */
     static final int CONV2_CHANNELS = 20;
 
-    /** Idle inference scratch sets kept per model: the training thread's router context and a served Forward. */
+    /** The parameters of the transform (the conv layers): all that a served Backward or the router context reads. */
+    private static final List<String> CONV_PARAMETERS = List.of("conv1_w", "conv1_b", "conv2_w", "conv2_b");
+
+    /** Idle inference scratch sets kept per model: the router context (routing thread) and a served Forward. */
     private static final int INFERENCE_SCRATCH_SETS = 2;
 
     /** Identifies this architecture in checkpoints. */
@@ -158,6 +162,29 @@ public final class MnistModel implements NeuronModel {
     @Override
     public INDArray routerContext(INDArray images) {
         return transform(images);
+    }
+
+    /**
+     * The transform as of now, for the routing thread: copies of the conv parameters (5 280
+     * floats) that the training thread's updates do not touch.
+     */
+    @Override
+    public ContextSnapshot contextSnapshot() {
+        Map<String, INDArray> conv = new LinkedHashMap<>();
+        for (String name : CONV_PARAMETERS) {
+            conv.put(name, params.get(name).dup());
+        }
+        return new ContextSnapshot() {
+            @Override
+            public INDArray compute(INDArray images) {
+                return MnistEngine.inferTransform(conv, images, inferenceScratch);
+            }
+
+            @Override
+            public void close() {
+                conv.values().forEach(INDArray::close);
+            }
+        };
     }
 
     /** Images {@code [b,1,28,28]} as peers get them: {@code [b,1,1,28,28]}. */
@@ -382,7 +409,7 @@ public final class MnistModel implements NeuronModel {
         INDArray dImages = engine.servedBackward(images.reshape('c', n, 1, MnistSplit.ROWS, MnistSplit.COLS), gradTransform);
         // Copies: the parameter gradients wait in a queue, and the next call reuses the engine's buffers.
         Map<String, INDArray> g = new LinkedHashMap<>();
-        for (String p : List.of("conv1_w", "conv1_b", "conv2_w", "conv2_b")) {
+        for (String p : CONV_PARAMETERS) {
             g.put(p, engine.gradients().get(p).dup());
         }
         return new ServedBackward(dImages.dup().reshape('c', s[0], s[1], 1, MnistSplit.ROWS, MnistSplit.COLS), g);

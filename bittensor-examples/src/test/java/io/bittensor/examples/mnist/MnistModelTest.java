@@ -110,6 +110,33 @@ class MnistModelTest {
     }
 
     @Test
+    void aContextSnapshotKeepsTheTransformOfItsMomentWhileTheModelTrainsOn() throws Exception {
+        MnistSplit.Batch b = squares(20, 4);
+        try (MnistModel m = model(4)) {
+            INDArray before = m.transform(b.images());
+            io.bittensor.runtime.ContextSnapshot snapshot = m.contextSnapshot();
+            for (int i = 0; i < 3; i++) {
+                m.trainLocal(b.images(), b.labels());
+            }
+            INDArray after = m.transform(b.images());
+            assertTrue(after.sub(before).amaxNumber().doubleValue() > 1e-3, "training moved the transform");
+            // Computed on another thread, as the routing thread does, while the model trains.
+            var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                var fromSnapshot = pool.submit(() -> snapshot.compute(b.images()));
+                m.trainLocal(b.images(), b.labels());
+                assertEquals(before, fromSnapshot.get());
+            } finally {
+                pool.shutdown();
+            }
+            snapshot.close();
+            // Closing frees the snapshot's copies, not the model's parameters.
+            assertTrue(Double.isFinite(m.trainLocal(b.images(), b.labels()).loss()));
+            assertArrayEquals(new long[] {20, 320}, m.transform(b.images()).shape());
+        }
+    }
+
+    @Test
     void servesThePaddedTransformAndItsGradient() {
         MnistSplit.Batch b = squares(6, 3);
         try (MnistModel m = model(3)) {
