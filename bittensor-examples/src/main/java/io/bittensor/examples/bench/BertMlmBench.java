@@ -47,10 +47,15 @@ public final class BertMlmBench implements Callable<Integer> {
     @Option(names = "--learning_rate", defaultValue = "1e-3", description = "Adam. Default: ${DEFAULT-VALUE}")
     double learningRate;
     @Option(names = "--schedule", defaultValue = "constant",
-            description = "constant (Adam at --learning_rate throughout) or cosine (a linear warm-up over --warmup_steps, then a half cosine to 0 at the end of --minutes). Default: ${DEFAULT-VALUE}")
+            description = "constant (Adam at --learning_rate throughout), cosine or linear (a linear warm-up over --warmup_steps,"
+                    + " the rate held until the last --decay_fraction of --minutes, then a half cosine or a straight line to 0"
+                    + " at the end of --minutes). Default: ${DEFAULT-VALUE}")
     String schedule;
-    @Option(names = "--warmup_steps", defaultValue = "100", description = "Warm-up of the cosine schedule. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--warmup_steps", defaultValue = "100", description = "Warm-up of the cosine and linear schedules. Default: ${DEFAULT-VALUE}")
     int warmupSteps;
+    @Option(names = "--decay_fraction", defaultValue = "1",
+            description = "The cosine and linear schedules decay over this last fraction of --minutes (0 < F <= 1). Default: ${DEFAULT-VALUE}")
+    double decayFraction;
     @Option(names = "--validation_limit", defaultValue = "0", description = "Score only the first N validation sequences (0 = all).")
     int validationLimit;
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
@@ -69,8 +74,14 @@ public final class BertMlmBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BertConfig config = BertConfig.preset(preset);
-        if (!schedule.equals("constant") && !schedule.equals("cosine")) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--schedule: constant or cosine, got " + schedule);
+        if (!List.of("constant", "cosine", "linear").contains(schedule)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--schedule: constant, cosine or linear, got " + schedule);
+        }
+        if (!(decayFraction > 0 && decayFraction <= 1)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--decay_fraction: 0 < F <= 1, got " + decayFraction);
+        }
+        if (warmupSteps < 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--warmup_steps: >= 0, got " + warmupSteps);
         }
         if (!(padTargetWeight >= 0) || Double.isInfinite(padTargetWeight)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--pad_target_weight: a finite number >= 0, got "
@@ -105,9 +116,8 @@ public final class BertMlmBench implements Callable<Integer> {
 
         long budget = (long) (minutes * 60e9);
         long start = System.nanoTime(); // the schedule's clock; reset below when training starts
-        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.0e (%s), batch %d, [PAD] target weight %s; %s%n",
-                config.describe(), learningRate, schedule.equals("cosine")
-                        ? new WallClockSchedule(learningRate, warmupSteps, start, budget) : "constant",
+        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.1e (%s), batch %d, [PAD] target weight %s; %s%n",
+                config.describe(), learningRate, schedule.equals("constant") ? "constant" : schedule(start, budget),
                 batchSize, padTargetWeight, NativeBackend.describe());
         System.out.printf(Locale.ROOT, "corpus: %d training addresses (%,d tokens, %,d sequences), %d validation addresses"
                 + " %s … %s (%,d tokens, %,d sequences, %,d masked); loaded in %.1f s%n",
@@ -124,8 +134,7 @@ public final class BertMlmBench implements Callable<Integer> {
         long evalEvery = (long) (evalMinutes * 60e9);
         double bestGap = Double.NEGATIVE_INFINITY;
         start = System.nanoTime();
-        Adam adam = schedule.equals("cosine") ? new Adam(new WallClockSchedule(learningRate, warmupSteps, start, budget))
-                : new Adam(learningRate);
+        Adam adam = schedule.equals("constant") ? new Adam(learningRate) : new Adam(schedule(start, budget));
         try (BertModel model = new BertModel(config, seed, adam, padTargetWeight)) {
             SplittableRandom rng = new SplittableRandom(seed);
             Random shuffler = new Random(seed);
@@ -169,6 +178,12 @@ public final class BertMlmBench implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "%nbest gap below the unigram model: %.3f nats per masked token (goal ≥ 0.8)%n", bestGap);
         return 0;
+    }
+
+    private WallClockSchedule schedule(long start, long budget) {
+        return new WallClockSchedule(learningRate, warmupSteps,
+                schedule.equals("cosine") ? WallClockSchedule.Shape.COSINE : WallClockSchedule.Shape.LINEAR,
+                decayFraction, start, budget, System::nanoTime);
     }
 
     private record Eval(double loss, long correct, long masked) {}
