@@ -99,8 +99,13 @@ final class LinearModel implements NeuronModel {
 
     @Override
     public INDArray routerContext(INDArray inputs) {
+        return context(inputs, directThreads);
+    }
+
+    /** The context (the features themselves), counted, with the computing thread noted in {@code threads}. */
+    private INDArray context(INDArray inputs, List<String> threads) {
         contexts.incrementAndGet();
-        directThreads.add(Thread.currentThread().getName());
+        threads.add(Thread.currentThread().getName());
         return inputs;
     }
 
@@ -113,9 +118,7 @@ final class LinearModel implements NeuronModel {
         return new ContextSnapshot() {
             @Override
             public INDArray compute(INDArray inputs) {
-                contexts.incrementAndGet();
-                snapshotThreads.add(Thread.currentThread().getName());
-                return inputs;
+                return context(inputs, snapshotThreads);
             }
 
             @Override

@@ -38,11 +38,6 @@ final class WallClockSchedule implements ISchedule {
     private final long budgetNanos;
     private final Clock clock;
 
-    /** Cosine over the whole budget on {@link System#nanoTime()}: the original {@code --schedule cosine}. */
-    WallClockSchedule(double peak, int warmupSteps, long startNanos, long budgetNanos) {
-        this(peak, warmupSteps, Shape.COSINE, 1.0, startNanos, budgetNanos, System::nanoTime);
-    }
-
     WallClockSchedule(double peak, int warmupSteps, Shape shape, double decayFraction, long startNanos,
             long budgetNanos, Clock clock) {
         if (!(peak > 0) || warmupSteps < 0 || budgetNanos <= 0 || !(decayFraction > 0 && decayFraction <= 1)) {
