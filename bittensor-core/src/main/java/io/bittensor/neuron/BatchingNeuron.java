@@ -17,6 +17,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -26,13 +27,18 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Server-side batching (hivemind's task pool; the original peer had none): concurrent Forwards
  * to one neuron are merged into one model call, and each caller gets exactly its own rows back.
  *
- * <p>Callers of {@link #forward} (an Axon's workers) queue their inputs and wait. One dispatcher
+ * <p>Callers of {@link #forward} (an Axon's workers) queue their inputs and wait. A dispatcher
  * thread takes the oldest waiting input, adds every other queued input of the same modality,
  * dtype and trailing shape while the batch stays within {@code maxBatchRows}, waiting at most
  * {@code maxWait} for more to arrive, concatenates them along the batch dimension, calls the
- * wrapped neuron once, and hands each caller its slice. Small models pay mostly per call
- * (SameDiff's per-call overhead, one lock per call), so one call of 128 rows costs far less than
- * sixteen of 8 (docs/benchmarks.md).
+ * wrapped neuron once, and hands each caller its slice. Small models pay mostly per call, so one
+ * call of 128 rows costs less than sixteen of 8 (docs/benchmarks.md).
+ *
+ * <p>{@code dispatchers} threads (default: one per core) run merged calls at once, as an Axon's
+ * workers run unmerged ones: with a single dispatcher, merging would trade the machine's other
+ * cores for the per-call saving. They take turns at forming batches (one collects while the
+ * others run the model), so a batch holds everything that queued while the previous one formed
+ * rather than being split among idle dispatchers.
  *
  * <p>A caller that gives up (its gRPC call is cancelled or past its deadline, or
  * {@code maxQueueWait} passes) while its input is still queued is removed and never reaches the
@@ -44,8 +50,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * {@code forward} passes through too. Not for neurons whose rows depend on each other (batch
  * norm in training mode): a row's output must not depend on the other rows of its batch.
  *
- * <p>Owns one thread; {@link #close()} stops it and fails whatever is still queued. The wrapped
- * neuron is not closed.
+ * <p>Owns its dispatcher threads; {@link #close()} stops them and fails whatever is still queued.
+ * The wrapped neuron is not closed.
  */
 public final class BatchingNeuron implements Neuron, AutoCloseable {
     private static final AtomicInteger INSTANCES = new AtomicInteger();
@@ -55,7 +61,11 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
     private final long maxWaitNanos;
     private final long maxQueueWaitNanos;
     private final LinkedBlockingQueue<Pending> queue;
-    private final Thread dispatcher;
+    /** Held while a dispatcher forms a batch: one batch forms at a time. */
+    private final ReentrantLock collecting = new ReentrantLock();
+    /** Taken from the queue but did not fit the last batch: first in line for the next (guarded by collecting). */
+    private final ArrayDeque<Pending> carried = new ArrayDeque<>();
+    private final List<Thread> dispatchers;
     private volatile boolean closed;
 
     private BatchingNeuron(Builder b) {
@@ -64,9 +74,15 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         this.maxWaitNanos = b.maxWait.toNanos();
         this.maxQueueWaitNanos = b.maxQueueWait.toNanos();
         this.queue = new LinkedBlockingQueue<>(b.maxQueued);
-        this.dispatcher = new Thread(this::dispatch, "batching-neuron-" + INSTANCES.incrementAndGet());
-        this.dispatcher.setDaemon(true);
-        this.dispatcher.start();
+        int instance = INSTANCES.incrementAndGet();
+        List<Thread> threads = new ArrayList<>(b.dispatchers);
+        for (int i = 0; i < b.dispatchers; i++) {
+            Thread t = new Thread(this::dispatch, "batching-neuron-" + instance + "-" + i);
+            t.setDaemon(true);
+            threads.add(t);
+        }
+        this.dispatchers = List.copyOf(threads);
+        dispatchers.forEach(Thread::start);
     }
 
     /** Batching for {@code neuron}, with defaults (see {@link Builder}). */
@@ -135,18 +151,31 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         return delegate.backward(modality, inputs, gradOutputs);
     }
 
-    /** Stops the dispatcher; queued callers fail, a batch already running finishes. Idempotent. */
+    /** Stops the dispatchers; queued callers fail, batches already running finish. Idempotent. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        dispatcher.interrupt();
+        dispatchers.forEach(Thread::interrupt);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         try {
-            dispatcher.join(TimeUnit.SECONDS.toMillis(5));
+            for (Thread t : dispatchers) {
+                t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime())));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        collecting.lock();
+        try {
+            for (Pending p; (p = carried.poll()) != null; ) {
+                if (p.abandon()) {
+                    p.result.completeExceptionally(new IllegalStateException("batching neuron closed"));
+                }
+            }
+        } finally {
+            collecting.unlock();
         }
         failQueued();
     }
@@ -156,9 +185,9 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         return queue.size();
     }
 
-    /** The dispatcher thread's name (for tests). */
-    String threadName() {
-        return dispatcher.getName();
+    /** The dispatcher threads' names (for tests). */
+    List<String> threadNames() {
+        return dispatchers.stream().map(Thread::getName).toList();
     }
 
     private void failQueued() {
@@ -173,30 +202,28 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
     // --------------------------------------------------------------------------- dispatcher
 
     private void dispatch() {
-        ArrayDeque<Pending> carried = new ArrayDeque<>(); // queued, but did not fit the last batch
         try {
             while (!closed) {
-                Pending first = carried.isEmpty() ? queue.take() : carried.poll();
-                if (!first.take()) {
-                    continue; // its caller gave up
+                List<Pending> batch;
+                collecting.lockInterruptibly();
+                try {
+                    Pending first = carried.isEmpty() ? queue.take() : carried.poll();
+                    if (!first.take()) {
+                        continue; // its caller gave up
+                    }
+                    batch = collect(first);
+                } finally {
+                    collecting.unlock();
                 }
-                List<Pending> batch = collect(first, carried);
                 run(batch);
             }
         } catch (InterruptedException e) {
-            // closing
-        } finally {
-            for (Pending p : carried) {
-                if (p.abandon()) {
-                    p.result.completeExceptionally(new IllegalStateException("batching neuron closed"));
-                }
-            }
-            failQueued();
+            // closing: close() fails what is still queued or carried
         }
     }
 
-    /** {@code first} plus what fits beside it: the carried-over inputs, then the queue. */
-    private List<Pending> collect(Pending first, ArrayDeque<Pending> carried) throws InterruptedException {
+    /** {@code first} plus what fits beside it: the carried-over inputs, then the queue (under collecting). */
+    private List<Pending> collect(Pending first) throws InterruptedException {
         List<Pending> batch = new ArrayList<>();
         batch.add(first);
         long rows = first.rows;
@@ -215,8 +242,16 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
             Pending p = queue.poll(); // whatever is already here first, without waiting
             if (p == null) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || (p = queue.poll(left, TimeUnit.NANOSECONDS)) == null) {
-                    break;
+                try {
+                    if (left <= 0 || (p = queue.poll(left, TimeUnit.NANOSECONDS)) == null) {
+                        break;
+                    }
+                } catch (InterruptedException e) {
+                    // Closing: taken inputs would otherwise leave their callers waiting for ever.
+                    for (Pending taken : batch) {
+                        taken.result.completeExceptionally(new IllegalStateException("batching neuron closed"));
+                    }
+                    throw e;
                 }
             }
             if (!p.fits(first, rows, maxBatchRows)) {
@@ -334,6 +369,7 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         private Duration maxWait = Duration.ofMillis(1);
         private Duration maxQueueWait = Duration.ofSeconds(10);
         private int maxQueued = 1024;
+        private int dispatchers = Runtime.getRuntime().availableProcessors();
 
         private Builder(Neuron delegate) {
             this.delegate = Objects.requireNonNull(delegate, "neuron");
@@ -375,6 +411,18 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
                 throw new IllegalArgumentException("maxQueued must be >= 1, got " + n);
             }
             this.maxQueued = n;
+            return this;
+        }
+
+        /**
+         * Threads running merged calls at once; default one per core (as many model calls as an
+         * Axon's workers would run side by side). One gives the largest batches, on one core.
+         */
+        public Builder dispatchers(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("dispatchers must be >= 1, got " + n);
+            }
+            this.dispatchers = n;
             return this;
         }
 

@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -79,9 +81,14 @@ class BatchingNeuronTest {
         assertTrue(callers.awaitTermination(10, TimeUnit.SECONDS));
     }
 
+    /** One dispatcher: a held call keeps every later input queued, which these tests rely on. */
     private BatchingNeuron batching(Neuron n, int maxRows, Duration queueWait) {
+        return batching(n, maxRows, queueWait, 1);
+    }
+
+    private BatchingNeuron batching(Neuron n, int maxRows, Duration queueWait, int dispatchers) {
         BatchingNeuron b = BatchingNeuron.builder(n).maxBatchRows(maxRows).maxWait(Duration.ofMillis(1))
-                .maxQueueWait(queueWait).build();
+                .maxQueueWait(queueWait).dispatchers(dispatchers).build();
         opened.add(b);
         return b;
     }
@@ -147,10 +154,11 @@ class BatchingNeuronTest {
         assertEquals(rows, model.seen.get(1).size(0));
     }
 
-    @Test
-    void manyRoundsUnderConcurrencyKeepEveryCallersRows() throws Exception {
+    @ParameterizedTest(name = "{0} dispatcher(s)")
+    @ValueSource(ints = {1, 3})
+    void manyRoundsUnderConcurrencyKeepEveryCallersRows(int dispatchers) throws Exception {
         Gated model = recording(false);
-        BatchingNeuron b = batching(model, 64, Duration.ofSeconds(10));
+        BatchingNeuron b = batching(model, 64, Duration.ofSeconds(10), dispatchers);
         List<Future<?>> done = new ArrayList<>();
         for (int c = 0; c < 12; c++) {
             int caller = c;
@@ -322,6 +330,78 @@ class BatchingNeuronTest {
         held.get(10, TimeUnit.SECONDS); // the running call finishes
         assertThrows(IllegalStateException.class, () -> b.forward(Modality.TENSOR, input(2, 1, 2)));
         assertTrue(Thread.getAllStackTraces().keySet().stream()
-                .noneMatch(t -> t.isAlive() && t.getName().equals(b.threadName())), "dispatcher thread ended");
+                .noneMatch(t -> t.isAlive() && b.threadNames().contains(t.getName())), "dispatcher thread ended");
+    }
+
+    @Test
+    void twoDispatchersRunASecondMergedCallWhileTheFirstIsInTheModel() throws Exception {
+        Gated model = recording(true);
+        BatchingNeuron b = BatchingNeuron.builder(model).maxBatchRows(4 * 2).maxWait(Duration.ofSeconds(5))
+                .dispatchers(2).build();
+        opened.add(b);
+        INDArray first = input(99, 1, 3);
+        Future<INDArray> held = holdFirst(b, model, first);
+        List<INDArray> inputs = new ArrayList<>();
+        List<Future<INDArray>> results = new ArrayList<>();
+        for (int c = 0; c < 4; c++) {
+            INDArray x = input(c, 2, 3);
+            inputs.add(x);
+            results.add(callers.submit(() -> b.forward(Modality.TENSOR, x)));
+        }
+        // The second dispatcher merges the four (8 rows = maxBatchRows) while the first call is held.
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (model.seen.size() < 2) {
+            assertTrue(System.nanoTime() < end, "a second merged call reached the model beside the held one");
+            Thread.sleep(2);
+        }
+        for (int c = 0; c < 4; c++) {
+            assertFalse(results.get(c).isDone(), "the second call is held in the model too");
+        }
+        model.release.countDown();
+        assertEquals(first.mul(2).addi(1), held.get(10, TimeUnit.SECONDS));
+        for (int c = 0; c < 4; c++) {
+            assertEquals(inputs.get(c).mul(2).addi(1), results.get(c).get(10, TimeUnit.SECONDS),
+                    "caller " + c + " gets exactly its own rows");
+        }
+        assertEquals(2, model.seen.size(), "the held call and one merged call of all four");
+        assertEquals(8, model.seen.get(1).size(0));
+    }
+
+    @Test
+    void closeEndsEveryDispatcherAndFailsWhatIsQueued() throws Exception {
+        Gated model = recording(true);
+        BatchingNeuron b = batching(model, 1, Duration.ofSeconds(10), 3);
+        assertEquals(3, b.threadNames().size());
+        List<Future<INDArray>> fs = new ArrayList<>();
+        for (int c = 0; c < 6; c++) {
+            INDArray x = input(c, 1, 2);
+            fs.add(callers.submit(() -> b.forward(Modality.TENSOR, x)));
+        }
+        awaitQueued(b, 3); // three held in the model (one row a batch), three queued
+        Thread closer = new Thread(b::close); // interrupts the three in the model: they answer early
+        closer.start();
+        closer.join(10_000);
+        model.release.countDown();
+        long failed = 0;
+        assertFalse(closer.isAlive());
+        for (Future<INDArray> f : fs) {
+            try {
+                f.get(10, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                assertTrue(e.getCause() instanceof IllegalStateException, e.toString());
+                failed++;
+            }
+        }
+        assertEquals(3, failed, "the three queued callers failed, the three running ones answered");
+        assertTrue(Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.isAlive() && b.threadNames().contains(t.getName())), "every dispatcher ended");
+    }
+
+    @Test
+    void dispatchersMustBePositive() {
+        Gated model = recording(false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BatchingNeuron.builder(model).dispatchers(0));
+        assertTrue(e.getMessage().contains("dispatchers"), e.getMessage());
     }
 }
