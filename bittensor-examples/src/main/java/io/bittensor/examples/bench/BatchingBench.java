@@ -24,7 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>{@code OMP_NUM_THREADS=1 java -cp bittensor-examples/target/bittensor-examples.jar
  * io.bittensor.examples.bench.BatchingBench [seconds per round, default 5] [rounds, default 3]
- * [callers, default 16] [rows per request, default 8]}. Figures: docs/benchmarks.md.
+ * [callers, default 16] [rows per request, default 8] [dispatchers, default one per core]}.
+ * Figures: docs/benchmarks.md.
  */
 public final class BatchingBench {
 
@@ -36,13 +37,14 @@ public final class BatchingBench {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         int callers = args.length > 2 ? Integer.parseInt(args[2]) : 16;
         int rows = args.length > 3 ? Integer.parseInt(args[3]) : 8;
+        int dispatchers = args.length > 4 ? Integer.parseInt(args[4]) : Runtime.getRuntime().availableProcessors();
         System.out.printf(Locale.ROOT, "BatchingBench: %d cores, %d callers x IMAGE [%d, 1, 1, 28, 28], "
-                + "%.0f s per round, load average at start %s%n",
-                Runtime.getRuntime().availableProcessors(), callers, rows, seconds, ClosedLoop.loadAverage());
+                + "%d dispatcher(s), %.0f s per round, load average at start %s%n",
+                Runtime.getRuntime().availableProcessors(), callers, rows, dispatchers, seconds, ClosedLoop.loadAverage());
         MnistModel model = new MnistModel(MnistModel.Options.defaults(1, MnistModel.DEFAULT_LEARNING_RATE, 1000));
         Neuron plain = new SnapshotNeuron(model.copy(), 16);
         try (BatchingNeuron batched = BatchingNeuron.builder(new SnapshotNeuron(model.copy(), 16))
-                     .maxBatchRows(256).maxWait(Duration.ofMillis(1)).build();
+                     .maxBatchRows(256).maxWait(Duration.ofMillis(1)).dispatchers(dispatchers).build();
              // Workers mostly wait for their batch: enough of them for every caller to be queued.
              Axon a = Axon.builder().bindAddress("127.0.0.1").port(0).workerThreads(callers + 2)
                      .serve("mnist", plain).build().start();

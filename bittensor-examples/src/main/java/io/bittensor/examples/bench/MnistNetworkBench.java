@@ -29,8 +29,12 @@ import picocli.CommandLine.Option;
  *
  * <pre>
  * java -cp bittensor-examples/target/bittensor-examples.jar io.bittensor.examples.bench.MnistNetworkBench \
- *     --datapath data/ [--train_limit 19200] [--warmup_steps 50] [--jvm_options "-Xmx512m ..."]
+ *     --datapath data/ [--train_limit 19200] [--epochs 1] [--warmup_steps 50] [--jvm_options "-Xmx512m ..."]
  * </pre>
+ *
+ * <p>With {@code --epochs 2} and a warm-up longer than the first epoch, the timed window is the
+ * second epoch's steady state: two processes sharing two cores still spend a fifth of a core each
+ * on JIT compilation a minute in (docs/benchmarks.md).
  */
 @Command(name = "mnist-network-bench", mixinStandardHelpOptions = true,
         description = "MNIST steps/s alone, networked in one process, and as two networked processes, in one run.")
@@ -39,6 +43,9 @@ public final class MnistNetworkBench implements Callable<Integer> {
     Path datapath;
     @Option(names = "--train_limit", defaultValue = "19200", description = "Training images per run (one epoch). Default: ${DEFAULT-VALUE}")
     int trainLimit;
+    @Option(names = "--epochs", defaultValue = "1",
+            description = "Epochs per run; the warm-up counts global steps across them. Default: ${DEFAULT-VALUE}")
+    int epochs;
     @Option(names = "--warmup_steps", defaultValue = "50", description = "Steps not timed at the start of each run. Default: ${DEFAULT-VALUE}")
     int warmupSteps;
     @Option(names = "--modes", split = ",", defaultValue = "solo,networked,two",
@@ -69,6 +76,10 @@ public final class MnistNetworkBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (epochs < 1 || warmupSteps < 0 || trainLimit < 1) {
+            System.err.println("--epochs and --train_limit must be >= 1 and --warmup_steps >= 0");
+            return 2;
+        }
         MnistData.load(datapath); // fetched once here, not by three processes at once
         Path scratch = Files.createTempDirectory("mnist-network-bench");
         List<String> table = new ArrayList<>();
@@ -109,9 +120,9 @@ public final class MnistNetworkBench implements Callable<Integer> {
         } finally {
             MnistSoloBench.deleteRecursively(scratch);
         }
-        System.out.printf(Locale.ROOT, "MNIST, batch 64, %d training images per run, %d warm-up steps untimed, OMP_NUM_THREADS=%s,"
+        System.out.printf(Locale.ROOT, "MNIST, batch 64, %d training images per epoch, %d epoch(s), %d warm-up steps untimed, OMP_NUM_THREADS=%s,"
                         + " %d cores, JVM options %s; load average before %.2f, after %.2f%n",
-                trainLimit, warmupSteps, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors(),
+                trainLimit, epochs, warmupSteps, System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors(),
                 jvmOptions, loadBefore, MnistSoloBench.load());
         System.out.println("| run | process | timed steps | seconds | steps/s | ÷ solo |");
         System.out.println("|---|---|---:|---:|---:|---:|");
@@ -142,7 +153,7 @@ public final class MnistNetworkBench implements Callable<Integer> {
         Files.createDirectories(dir);
         Files.createSymbolicLink(dir.resolve(MnistData.SUBDIR), datapath.toAbsolutePath().resolve(MnistData.SUBDIR));
         return List.of("--datapath", dir.toString(), "--logdir", dir.resolve("logs").toString(),
-                "--epochs", "1", "--train_limit", String.valueOf(trainLimit), "--test_limit", "500",
+                "--epochs", String.valueOf(epochs), "--train_limit", String.valueOf(trainLimit), "--test_limit", "500",
                 "--log_interval", String.valueOf(LOG_INTERVAL), "--seed", String.valueOf(seed));
     }
 
