@@ -34,11 +34,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * wrapped neuron once, and hands each caller its slice. Small models pay mostly per call, so one
  * call of 128 rows costs less than sixteen of 8 (docs/benchmarks.md).
  *
- * <p>{@code dispatchers} threads (default: one per core) run merged calls at once, as an Axon's
- * workers run unmerged ones: with a single dispatcher, merging would trade the machine's other
- * cores for the per-call saving. They take turns at forming batches (one collects while the
- * others run the model), so a batch holds everything that queued while the previous one formed
- * rather than being split among idle dispatchers.
+ * <p>{@code dispatchers} threads (default one) run merged calls at once, as an Axon's workers run
+ * unmerged ones: with one, a merged call has one core where unmerged calls had several. They take
+ * turns at forming batches (one collects while the others run the model), so a batch holds
+ * everything that queued while the previous one formed rather than being split among idle
+ * dispatchers. (Two showed no gain over one in {@code BatchingBench} on a 2-core machine, where
+ * the model is not most of a Forward's cost; docs/benchmarks.md.)
  *
  * <p>A caller that gives up (its gRPC call is cancelled or past its deadline, or
  * {@code maxQueueWait} passes) while its input is still queued is removed and never reaches the
@@ -369,7 +370,7 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         private Duration maxWait = Duration.ofMillis(1);
         private Duration maxQueueWait = Duration.ofSeconds(10);
         private int maxQueued = 1024;
-        private int dispatchers = Runtime.getRuntime().availableProcessors();
+        private int dispatchers = 1;
 
         private Builder(Neuron delegate) {
             this.delegate = Objects.requireNonNull(delegate, "neuron");
@@ -415,8 +416,8 @@ public final class BatchingNeuron implements Neuron, AutoCloseable {
         }
 
         /**
-         * Threads running merged calls at once; default one per core (as many model calls as an
-         * Axon's workers would run side by side). One gives the largest batches, on one core.
+         * Threads running merged calls at once; default 1 (the largest batches, one model call at a
+         * time). More lets merged calls use more cores when the model is most of the cost.
          */
         public Builder dispatchers(int n) {
             if (n < 1) {

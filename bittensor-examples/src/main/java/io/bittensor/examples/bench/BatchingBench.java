@@ -24,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>{@code OMP_NUM_THREADS=1 java -cp bittensor-examples/target/bittensor-examples.jar
  * io.bittensor.examples.bench.BatchingBench [seconds per round, default 5] [rounds, default 3]
- * [callers, default 16] [rows per request, default 8] [dispatchers, default one per core]}.
+ * [callers, default 16] [rows per request, default 8] [dispatchers, default 1]}.
  * Figures: docs/benchmarks.md.
  */
 public final class BatchingBench {
@@ -37,7 +37,7 @@ public final class BatchingBench {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         int callers = args.length > 2 ? Integer.parseInt(args[2]) : 16;
         int rows = args.length > 3 ? Integer.parseInt(args[3]) : 8;
-        int dispatchers = args.length > 4 ? Integer.parseInt(args[4]) : Runtime.getRuntime().availableProcessors();
+        int dispatchers = args.length > 4 ? Integer.parseInt(args[4]) : 1;
         System.out.printf(Locale.ROOT, "BatchingBench: %d cores, %d callers x IMAGE [%d, 1, 1, 28, 28], "
                 + "%d dispatcher(s), %.0f s per round, load average at start %s%n",
                 Runtime.getRuntime().availableProcessors(), callers, rows, dispatchers, seconds, ClosedLoop.loadAverage());
