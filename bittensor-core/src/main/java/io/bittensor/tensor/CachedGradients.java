@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
@@ -38,6 +39,15 @@ public final class CachedGradients {
      */
     public static OutAndGrad run(SameDiff sd, Map<String, INDArray> placeholders, List<String> outputs,
             List<String> gradientsOf) {
+        return run(sd, placeholders, outputs, gradientsOf, List.of());
+    }
+
+    /**
+     * As {@link #run(SameDiff, Map, List, List)}, with listeners on the gradient function's run
+     * (they see each forward activation as it is computed, before any op that comes after it).
+     */
+    public static OutAndGrad run(SameDiff sd, Map<String, INDArray> placeholders, List<String> outputs,
+            List<String> gradientsOf, List<Listener> listeners) {
         SameDiff gradFn = sd.getFunction("grad");
         if (gradFn == null) {
             sd.createGradFunction();
@@ -53,7 +63,7 @@ public final class CachedGradients {
                 names.add(g.name());
             }
         }
-        Map<String, INDArray> all = gradFn.output(placeholders, names.toArray(new String[0]));
+        Map<String, INDArray> all = gradFn.output(placeholders, listeners, names.toArray(new String[0]));
         Map<String, INDArray> outs = new LinkedHashMap<>();
         outputs.forEach(o -> outs.put(o, all.get(o)));
         Map<String, INDArray> grads = new LinkedHashMap<>();

@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
@@ -50,5 +56,46 @@ class CachedGradientsTest {
         INDArray expected = sd.calculateGradients(Map.of("x", x), "w").get("w").dup(); // switches the cache off
         INDArray got = CachedGradients.run(sd, Map.of("x", x), List.of(), List.of("w")).getGradients().get("w");
         assertTrue(expected.equalsWithEps(got, 1e-12));
+    }
+
+    /**
+     * A listener sees a forward activation before the ops after it run: an objective sum(t ⊙ g)
+     * whose placeholder g is filled in place from t when t appears (here g = 2t, so the gradients
+     * are those of sum(t²)), in one run of the gradient function, call after call.
+     */
+    @Test
+    void aListenerCanFillAPlaceholderFromAnActivationBeforeItIsRead() {
+        INDArray w = Nd4j.rand(DataType.DOUBLE, 3, 2);
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, 3);
+        SDVariable g = sd.placeHolder("g", DataType.DOUBLE, -1, 2);
+        SDVariable t = x.mmul(sd.var("w", w.dup())).rename("t");
+        t.mul(g).sum("objective");
+        sd.setLossVariables("objective");
+        for (int call = 0; call < 3; call++) {
+            INDArray xv = Nd4j.rand(DataType.DOUBLE, 4, 3).subi(0.5);
+            INDArray gv = Nd4j.zeros(DataType.DOUBLE, 4, 2);
+            int[] seen = {0};
+            Listener fill = new BaseListener() {
+                @Override
+                public boolean isActive(Operation operation) {
+                    return true;
+                }
+
+                @Override
+                public void activationAvailable(SameDiff s, At at, MultiDataSet batch, SameDiffOp op, String name,
+                        INDArray activation) {
+                    if (name.equals("t")) {
+                        gv.assign(activation.mul(2));
+                        seen[0]++;
+                    }
+                }
+            };
+            INDArray got = CachedGradients.run(sd, Map.of("x", xv, "g", gv), List.of(), List.of("w"), List.of(fill))
+                    .getGradients().get("w");
+            assertEquals(1, seen[0], "the transform is computed once");
+            INDArray y = xv.mmul(w);
+            assertTrue(xv.transpose().mmul(y.mul(2)).equalsWithEps(got, 1e-9), "d sum(t²) / dw, call " + call);
+        }
     }
 }

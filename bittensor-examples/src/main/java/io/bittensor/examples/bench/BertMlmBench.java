@@ -34,6 +34,9 @@ import picocli.CommandLine.Option;
 @Command(name = "bert-mlm-bench", mixinStandardHelpOptions = true,
         description = "Trains the BERT-style model alone on SOTU and prints MLM validation loss against a unigram model.")
 public final class BertMlmBench implements Callable<Integer> {
+    /** The command line running us: bad values are reported on its error stream. */
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
     @Option(names = "--datapath", defaultValue = "data/", description = "Where the corpus and vocabulary live (fetched if absent). Default: ${DEFAULT-VALUE}")
     Path datapath;
     @Option(names = "--preset", defaultValue = "default", description = "default or original. Default: ${DEFAULT-VALUE}")
@@ -63,6 +66,10 @@ public final class BertMlmBench implements Callable<Integer> {
     @Option(names = "--pad_target_weight", defaultValue = "0",
             description = "Train the MLM head's padding rows towards [PAD] with this weight relative to a masked token's (0 = off; docs/bert.md). Default: ${DEFAULT-VALUE}")
     double padTargetWeight;
+    @Option(names = "--train_mask_rate", defaultValue = "0.15",
+            description = "Share of each training sequence's tokens chosen for the MLM loss (80/10/10 as BERT; 0 < R <= 1);"
+                    + " validation keeps BERT's 15 %%. Default: ${DEFAULT-VALUE}")
+    double trainMaskRate;
     @Option(names = "--eval_at_steps", split = ",", description = "Also evaluate after these step counts (to compare runs at equal steps).")
     List<Long> evalAtSteps = new ArrayList<>();
 
@@ -75,17 +82,20 @@ public final class BertMlmBench implements Callable<Integer> {
     public Integer call() throws Exception {
         BertConfig config = BertConfig.preset(preset);
         if (!List.of("constant", "cosine", "linear").contains(schedule)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--schedule: constant, cosine or linear, got " + schedule);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--schedule: constant, cosine or linear, got " + schedule);
         }
         if (!(decayFraction > 0 && decayFraction <= 1)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--decay_fraction: 0 < F <= 1, got " + decayFraction);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--decay_fraction: 0 < F <= 1, got " + decayFraction);
         }
         if (warmupSteps < 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--warmup_steps: >= 0, got " + warmupSteps);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--warmup_steps: >= 0, got " + warmupSteps);
         }
         if (!(padTargetWeight >= 0) || Double.isInfinite(padTargetWeight)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--pad_target_weight: a finite number >= 0, got "
+            throw new CommandLine.ParameterException(spec.commandLine(), "--pad_target_weight: a finite number >= 0, got "
                     + padTargetWeight);
+        }
+        if (!(trainMaskRate > 0 && trainMaskRate <= 1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--train_mask_rate: 0 < R <= 1, got " + trainMaskRate);
         }
         long t0 = System.nanoTime();
         WordPiece tokenizer = WordPiece.bertBaseUncased(datapath);
@@ -96,7 +106,8 @@ public final class BertMlmBench implements Callable<Integer> {
         if (validationLimit > 0 && validation.size() > validationLimit) {
             validation = validation.subList(0, validationLimit);
         }
-        MlmMasking masking = MlmMasking.bert();
+        MlmMasking masking = MlmMasking.bert(); // validation: BERT's 15 %, whatever training uses
+        MlmMasking trainMasking = MlmMasking.bert(trainMaskRate);
         // Fixed validation masks: every evaluation, and the unigram model, see the same ones.
         SplittableRandom valRng = new SplittableRandom(12345);
         List<MaskedBatch> valBatches = new ArrayList<>();
@@ -116,9 +127,10 @@ public final class BertMlmBench implements Callable<Integer> {
 
         long budget = (long) (minutes * 60e9);
         long start = System.nanoTime(); // the schedule's clock; reset below when training starts
-        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.1e (%s), batch %d, [PAD] target weight %s; %s%n",
+        System.out.printf(Locale.ROOT, "BERT MLM bench: %s; Adam %.1e (%s), batch %d, [PAD] target weight %s,"
+                + " training mask rate %s; %s%n",
                 config.describe(), learningRate, schedule.equals("constant") ? "constant" : schedule(start, budget),
-                batchSize, padTargetWeight, NativeBackend.describe());
+                batchSize, padTargetWeight, trainMaskRate, NativeBackend.describe());
         System.out.printf(Locale.ROOT, "corpus: %d training addresses (%,d tokens, %,d sequences), %d validation addresses"
                 + " %s … %s (%,d tokens, %,d sequences, %,d masked); loaded in %.1f s%n",
                 corpus.train().size(), corpus.trainTokens(), train.size(), corpus.validation().size(),
@@ -167,7 +179,7 @@ public final class BertMlmBench implements Callable<Integer> {
                     Collections.shuffle(order, shuffler);
                     cursor = 0;
                 }
-                MaskedBatch batch = masking.mask(order.subList(cursor, cursor + batchSize), rng);
+                MaskedBatch batch = trainMasking.mask(order.subList(cursor, cursor + batchSize), rng);
                 cursor += batchSize;
                 long s0 = System.nanoTime();
                 lossSum += model.trainLocal(batch).loss();

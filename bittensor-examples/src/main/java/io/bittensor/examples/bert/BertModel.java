@@ -23,13 +23,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -361,6 +367,33 @@ public final class BertModel implements NeuronModel {
         }
     }
 
+    /**
+     * Calls {@code action} with one variable's activation as soon as SameDiff has computed it,
+     * before any op that reads what comes after it runs.
+     */
+    private static final class ActivationHook extends BaseListener {
+        private final String variable;
+        private final java.util.function.Consumer<INDArray> action;
+
+        ActivationHook(String variable, java.util.function.Consumer<INDArray> action) {
+            this.variable = variable;
+            this.action = action;
+        }
+
+        @Override
+        public boolean isActive(Operation operation) {
+            return true;
+        }
+
+        @Override
+        public void activationAvailable(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, String varName,
+                INDArray activation) {
+            if (varName.equals(variable)) {
+                action.accept(activation);
+            }
+        }
+    }
+
     /** A step's figures and its parameter gradients (SameDiff's arrays: valid until the next call). */
     record Step(StepResult result, Map<String, INDArray> grads) {}
 
@@ -375,24 +408,35 @@ public final class BertModel implements NeuronModel {
         if (network != null) {
             putNetwork(ph, batch, network);
         }
-        // The graph's forward to the heads' transforms, the tied output layer and its loss outside
-        // (TiedOutputHead), then the graph's gradient function fed the transforms' gradients: it
-        // runs the encoder's forward again, which costs less than SameDiff's version of the head.
-        Map<String, INDArray> t = sd.output(ph, network == null ? new String[] {LOCAL_T} : new String[] {LOCAL_T, REMOTE_T});
         ensureHeadGrads();
         INDArray[] dT = new INDArray[1];
-        TiedOutputHead.Score local = head.train(t.get(LOCAL_T), tokens, vocabBias, targets, tokenGrad, vocabBiasGrad,
-                false, dT);
         if (network == null) {
-            ph.put(LOCAL_T_GRAD, dT[0]);
+            // One run of the graph's gradient function: when it has computed the head's transform
+            // t, a listener runs the tied output layer and its loss outside the graph
+            // (TiedOutputHead) and writes d t into the placeholder the rest of the run reads (the
+            // head's own buffer), so the encoder's forward runs once a step, not twice.
+            INDArray dTBuffer = head.gradientBuffer((int) ph.get(SELECT).size(0));
+            ph.put(LOCAL_T_GRAD, dTBuffer);
+            TiedOutputHead.Score[] local = new TiedOutputHead.Score[1];
+            Listener headListener = new ActivationHook(LOCAL_T, t -> local[0] = head.train(t, tokens, vocabBias, targets,
+                    tokenGrad, vocabBiasGrad, false, dT));
             List<String> wanted = new ArrayList<>(localParameters);
             wanted.add(EMBEDDED);
-            OutAndGrad r = gradientsAndOutputs(ph, List.of(), wanted);
-            StepResult result = new StepResult(local.loss(), local.loss(), Double.NaN, Double.NaN, local.correct(),
-                    targets.length, null);
+            OutAndGrad r = CachedGradients.run(sd, ph, List.of(), wanted, List.of(headListener));
+            if (local[0] == null || dT[0] != dTBuffer) {
+                throw new IllegalStateException("the head's transform was not seen during the gradient run");
+            }
+            StepResult result = new StepResult(local[0].loss(), local[0].loss(), Double.NaN, Double.NaN,
+                    local[0].correct(), targets.length, null);
             return new Step(result, withEmbeddingGrads(withHeadGrads(r.getGradients()), batch.inputIds(),
                     batch.batch(), batch.sequence()));
         }
+        // With the network: the graph's forward to both heads' transforms, the tied output layer
+        // and its loss outside (TiedOutputHead), then the gradient function fed the transforms'
+        // gradients (the encoder's forward runs twice here).
+        Map<String, INDArray> t = sd.output(ph, LOCAL_T, REMOTE_T);
+        TiedOutputHead.Score local = head.train(t.get(LOCAL_T), tokens, vocabBias, targets, tokenGrad, vocabBiasGrad,
+                false, dT);
         ph.put(LOCAL_T_GRAD, dT[0].dup()); // the head's buffer is reused by the remote head below
         TiedOutputHead.Score remote = head.train(t.get(REMOTE_T), tokens, vocabBias, targets, tokenGrad,
                 vocabBiasGrad, true, dT);
@@ -639,7 +683,7 @@ public final class BertModel implements NeuronModel {
         ph.put(EMBEDDED, embed(batch.inputIds(), b, t));
         ph.put(ATTN_MASK, Nd4j.create(batch.attention(), new long[] {b, t}, 'c'));
         int m = batch.maskedPositions().length;
-        int slots = maskSlots(b, t, m);
+        int slots = maskSlots(b, t, batch.maskedPositions());
         INDArray select = Nd4j.zeros(DataType.FLOAT, slots, (long) b * t);
         for (int i = 0; i < m; i++) {
             select.putScalar(i, batch.maskedPositions()[i], 1f);
@@ -650,12 +694,21 @@ public final class BertModel implements NeuronModel {
 
     /**
      * Rows of the MLM head for a batch: the masked positions padded to a count fixed by the batch's
-     * size (15 % of every position, at least the masked ones). SameDiff M2.1 reuses its arrays only
-     * for the exact same shape; with a head whose row count changed every step, allocating fresh
-     * [rows, 30 522] arrays took more time than the step's arithmetic.
+     * shape and its masking rate, {@code b} × the larger of 15 % of {@code t} and the batch's most
+     * masked row. SameDiff M2.1 reuses its arrays only for the exact same shape; with a head whose
+     * row count changed every step, allocating fresh [rows, 30 522] arrays took more time than the
+     * step's arithmetic. At BERT's 15 % that is {@code b × round(0.15 t)} (320 at 32 × 64); a
+     * higher training rate gets its own fixed count (any batch with one full row: 512 at 25 %).
+     *
+     * @param positions flat masked positions {@code row × t + column}
      */
-    static int maskSlots(int b, int t, int masked) {
-        return Math.max(masked, b * Math.max(1, (int) Math.round(MlmMasking.MASK_FRACTION * t)));
+    static int maskSlots(int b, int t, int[] positions) {
+        int[] perRow = new int[b];
+        int most = 0;
+        for (int p : positions) {
+            most = Math.max(most, ++perRow[p / t]);
+        }
+        return b * Math.max(most, Math.max(1, (int) Math.round(MlmMasking.MASK_FRACTION * t)));
     }
 
     /** E[ids] + P[0..t), as {@code [b,t,H]}. */

@@ -9,12 +9,14 @@ import java.util.SplittableRandom;
  * Masked-language-model inputs as BERT makes them: documents cut into sequences of
  * {@code [CLS] tokens… [SEP]} (the last of a document padded with [PAD]); in each sequence 15 % of
  * the real tokens (at least one) are chosen, and of those 80 % become [MASK], 10 % a random token
- * and 10 % stay as they are. The model is scored on the chosen positions only.
+ * and 10 % stay as they are. The model is scored on the chosen positions only. Training may choose
+ * another share ({@code rate}); validation keeps BERT's 15 %.
  *
  * @param vocabSize       ids are {@code [0, vocabSize)}
  * @param firstRandomId   random replacements are drawn from {@code [firstRandomId, vocabSize)} (real words, not special or unused ids)
+ * @param rate            the share of each sequence's real tokens chosen, {@code 0 < rate <= 1}
  */
-public record MlmMasking(int vocabSize, int firstRandomId) {
+public record MlmMasking(int vocabSize, int firstRandomId, double rate) {
     public static final double MASK_FRACTION = 0.15;
     /** bert-base-uncased: ids below 999 are [PAD], [unusedN] and special tokens. */
     public static final int BERT_FIRST_WORD_ID = 999;
@@ -23,11 +25,24 @@ public record MlmMasking(int vocabSize, int firstRandomId) {
         if (firstRandomId < 0 || firstRandomId >= vocabSize) {
             throw new IllegalArgumentException("firstRandomId must be in [0, vocabSize)");
         }
+        if (!(rate > 0 && rate <= 1)) {
+            throw new IllegalArgumentException("the mask rate must be in (0, 1], got " + rate);
+        }
     }
 
-    /** For the bert-base-uncased vocabulary. */
+    /** BERT's 15 %. */
+    public MlmMasking(int vocabSize, int firstRandomId) {
+        this(vocabSize, firstRandomId, MASK_FRACTION);
+    }
+
+    /** For the bert-base-uncased vocabulary, BERT's 15 %. */
     public static MlmMasking bert() {
-        return new MlmMasking(WordPiece.VOCAB_SIZE, BERT_FIRST_WORD_ID);
+        return bert(MASK_FRACTION);
+    }
+
+    /** For the bert-base-uncased vocabulary, choosing {@code rate} of each sequence's real tokens (still 80/10/10). */
+    public static MlmMasking bert(double rate) {
+        return new MlmMasking(WordPiece.VOCAB_SIZE, BERT_FIRST_WORD_ID, rate);
     }
 
     /**
@@ -54,7 +69,7 @@ public record MlmMasking(int vocabSize, int firstRandomId) {
         return out;
     }
 
-    /** Masks a batch of sequences (all of one length) with the 80/10/10 rule. */
+    /** Masks a batch of sequences (all of one length): {@code rate} of each row's real tokens, 80/10/10. */
     public MaskedBatch mask(List<int[]> rows, SplittableRandom rng) {
         int b = rows.size();
         int t = rows.get(0).length;
@@ -78,7 +93,7 @@ public record MlmMasking(int vocabSize, int firstRandomId) {
                     candidates[n++] = i;
                 }
             }
-            int k = Math.min(n, Math.max(1, (int) Math.round(MASK_FRACTION * n)));
+            int k = Math.min(n, Math.max(1, (int) Math.round(rate * n)));
             for (int j = 0; j < k; j++) { // partial Fisher–Yates: k distinct positions
                 int pick = j + rng.nextInt(n - j);
                 int pos = candidates[pick];

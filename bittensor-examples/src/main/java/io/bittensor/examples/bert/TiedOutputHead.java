@@ -110,6 +110,14 @@ final class TiedOutputHead implements AutoCloseable {
         return f.score;
     }
 
+    /**
+     * The array {@link #train} writes d loss / d t into for a transform of {@code rows} rows (the
+     * same array call after call, until a head of another row count evicts it).
+     */
+    INDArray gradientBuffer(int rows) {
+        return buffers(rows).dT;
+    }
+
     private static int rows(Buffers b) {
         return (int) b.logits.size(0);
     }

@@ -211,6 +211,76 @@ class BertModelTest {
         }
     }
 
+    /** Flat positions 1..k[r] of each row r of length t. */
+    private static int[] positions(int t, int... perRow) {
+        List<Integer> out = new java.util.ArrayList<>();
+        for (int r = 0; r < perRow.length; r++) {
+            for (int i = 1; i <= perRow[r]; i++) {
+                out.add(r * t + i);
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * The head's row count is fixed by the batch's shape for SameDiff's array cache: b × round(0.15 t)
+     * at BERT's rate (320 at 32 × 64, as before training rates), b × the most masked row above it.
+     */
+    @Test
+    void headRowsAreFixedByTheShapeAndTheMostMaskedRow() {
+        int[] nine = new int[32];
+        java.util.Arrays.fill(nine, 9);
+        assertEquals(320, BertModel.maskSlots(32, 64, positions(64, nine)));
+        nine[5] = 1;
+        assertEquals(320, BertModel.maskSlots(32, 64, positions(64, nine)), "a short row changes nothing");
+        int[] sixteen = new int[32];
+        java.util.Arrays.fill(sixteen, 16);
+        assertEquals(512, BertModel.maskSlots(32, 64, positions(64, sixteen)));
+        sixteen[3] = 4;
+        sixteen[30] = 11;
+        assertEquals(512, BertModel.maskSlots(32, 64, positions(64, sixteen)), "one full row fixes the count");
+        assertEquals(2 * 3, BertModel.maskSlots(2, 16, positions(16, 1, 3)), "never fewer than the masked rows");
+    }
+
+    /**
+     * Trained on masks at a higher rate (more head rows, some of them padding) and scored on BERT's
+     * 15 %: the step's gradients are the objective's (central differences, [PAD] target on), and
+     * evaluation scores every masked position of its own batches.
+     */
+    @Test
+    void aHigherTrainingMaskRateTrainsWithExactGradientsAndEvaluatesAtFifteenPercent() {
+        SplittableRandom r = new SplittableRandom(17);
+        int[] doc = new int[14 * 6 + 5]; // six full rows of 16 and a short tail (padding, fewer masks)
+        for (int i = 0; i < doc.length; i++) {
+            doc[i] = 104 + r.nextInt(96);
+        }
+        List<int[]> rows = MlmMasking.sequences(List.of(doc), 16);
+        assertEquals(7, rows.size());
+        MlmMasking train = new MlmMasking(TINY.vocabSize(), 104, 0.4);
+        MlmMasking validation = new MlmMasking(TINY.vocabSize(), 104);
+        try (BertModel m = new BertModel(TINY, 8, new Adam(1e-3), 1)) {
+            for (int i = 0; i < 3; i++) {
+                assertTrue(Double.isFinite(m.trainLocal(train.mask(rows.subList(i, i + 4), r)).loss()));
+            }
+            MaskedBatch b = train.mask(rows.subList(3, 7), r); // its last row is the short tail
+            assertEquals(4 * 6, BertModel.maskSlots(4, 16, b.maskedPositions()), "round(0.4 × 14) = 6 per full row");
+            assertTrue(b.targets().length < 4 * 6, "the tail leaves padding rows in the head");
+            BertModel.Step s = m.step(b, null);
+            Map<String, INDArray> grads = new java.util.HashMap<>();
+            s.grads().forEach((k, v) -> grads.put(k, v.dup()));
+            for (String name : List.of("vocab_b", "head_w", "layer0_wo", BertModel.TOK_EMB)) {
+                INDArray g = grads.get(name);
+                int index = (int) g.castTo(DataType.DOUBLE).reshape(g.length()).argMax(0).getLong(0);
+                double numeric = centralDifference(m, b, null, name, index);
+                assertEquals(numeric, g.getDouble(index), 0.05 * Math.max(0.05, Math.abs(numeric)), name + "[" + index + "]");
+            }
+            MaskedBatch v = validation.mask(rows.subList(0, 4), new SplittableRandom(3));
+            assertEquals(4 * 2, v.targets().length, "round(0.15 × 14) = 2 per row");
+            assertEquals(v.targets().length, m.evaluate(v).count());
+            assertTrue(Double.isFinite(m.evaluate(v).loss()));
+        }
+    }
+
     @Test
     void forwardTextServes512WideRowsAndRefusesBadIds() {
         try (BertModel m = new BertModel(TINY, 3, new Adam(1e-3))) {

@@ -97,6 +97,34 @@ class TextCorpusTest {
     }
 
     @Test
+    void aTrainingMaskRateChoosesItsShareStillEightyTenTen() {
+        SplittableRandom r = new SplittableRandom(6);
+        List<int[]> rows = MlmMasking.sequences(List.of(words(r, 62 * 400)), 64);
+        assertEquals(MlmMasking.MASK_FRACTION, MlmMasking.bert().rate());
+        MaskedBatch b = MlmMasking.bert(0.3).mask(rows, r);
+        int masked = b.targets().length;
+        assertEquals(400 * 19, masked); // round(0.3 × 62) per sequence
+        int mask = 0;
+        int same = 0;
+        java.util.Set<Integer> distinct = new java.util.HashSet<>();
+        for (int i = 0; i < masked; i++) {
+            int id = b.inputIds()[b.maskedPositions()[i]];
+            mask += id == WordPiece.MASK_ID ? 1 : 0;
+            same += id == b.targets()[i] ? 1 : 0;
+            distinct.add(b.maskedPositions()[i]);
+            int col = b.maskedPositions()[i] % 64;
+            assertTrue(col > 0 && col < 63, "never [CLS] or [SEP]");
+        }
+        assertEquals(masked, distinct.size(), "distinct positions");
+        assertEquals(0.8, mask / (double) masked, 0.02);
+        assertEquals(0.1, same / (double) masked, 0.015);
+        assertEquals(400 * 62, MlmMasking.bert(1).mask(rows, r).targets().length, "all of them at rate 1");
+        for (double bad : new double[] {0, -0.1, 1.5, Double.NaN}) {
+            assertThrows(IllegalArgumentException.class, () -> MlmMasking.bert(bad));
+        }
+    }
+
+    @Test
     void validationMasksAreFixedWhateverTheBatchAndTrainingMasksAreFresh() {
         int[] doc = words(new SplittableRandom(9), 62 * 10);
         List<int[]> rows = MlmMasking.sequences(List.of(doc), 64);
