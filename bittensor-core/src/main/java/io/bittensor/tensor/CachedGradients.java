@@ -4,10 +4,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -69,5 +75,27 @@ public final class CachedGradients {
         Map<String, INDArray> grads = new LinkedHashMap<>();
         gradName.forEach((v, g) -> grads.put(v, all.get(g)));
         return new OutAndGrad(outs, grads);
+    }
+
+    /**
+     * A listener for {@link #run(SameDiff, Map, List, List, List)} that hands {@code variable}'s
+     * activation to {@code action} as soon as SameDiff has computed it, before any op that comes
+     * after it runs: e.g. to compute a placeholder's value outside the graph mid-run.
+     */
+    public static Listener onActivation(String variable, Consumer<INDArray> action) {
+        return new BaseListener() {
+            @Override
+            public boolean isActive(Operation operation) {
+                return true;
+            }
+
+            @Override
+            public void activationAvailable(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, String varName,
+                    INDArray activation) {
+                if (varName.equals(variable)) {
+                    action.accept(activation);
+                }
+            }
+        };
     }
 }

@@ -7,12 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Listener;
-import org.nd4j.autodiff.listeners.Operation;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
@@ -76,21 +71,10 @@ class CachedGradientsTest {
             INDArray xv = Nd4j.rand(DataType.DOUBLE, 4, 3).subi(0.5);
             INDArray gv = Nd4j.zeros(DataType.DOUBLE, 4, 2);
             int[] seen = {0};
-            Listener fill = new BaseListener() {
-                @Override
-                public boolean isActive(Operation operation) {
-                    return true;
-                }
-
-                @Override
-                public void activationAvailable(SameDiff s, At at, MultiDataSet batch, SameDiffOp op, String name,
-                        INDArray activation) {
-                    if (name.equals("t")) {
-                        gv.assign(activation.mul(2));
-                        seen[0]++;
-                    }
-                }
-            };
+            Listener fill = CachedGradients.onActivation("t", activation -> {
+                gv.assign(activation.mul(2));
+                seen[0]++;
+            });
             INDArray got = CachedGradients.run(sd, Map.of("x", xv, "g", gv), List.of(), List.of("w"), List.of(fill))
                     .getGradients().get("w");
             assertEquals(1, seen[0], "the transform is computed once");

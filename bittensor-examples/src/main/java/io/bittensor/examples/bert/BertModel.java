@@ -23,19 +23,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Listener;
-import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -367,33 +362,6 @@ public final class BertModel implements NeuronModel {
         }
     }
 
-    /**
-     * Calls {@code action} with one variable's activation as soon as SameDiff has computed it,
-     * before any op that reads what comes after it runs.
-     */
-    private static final class ActivationHook extends BaseListener {
-        private final String variable;
-        private final java.util.function.Consumer<INDArray> action;
-
-        ActivationHook(String variable, java.util.function.Consumer<INDArray> action) {
-            this.variable = variable;
-            this.action = action;
-        }
-
-        @Override
-        public boolean isActive(Operation operation) {
-            return true;
-        }
-
-        @Override
-        public void activationAvailable(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, String varName,
-                INDArray activation) {
-            if (varName.equals(variable)) {
-                action.accept(activation);
-            }
-        }
-    }
-
     /** A step's figures and its parameter gradients (SameDiff's arrays: valid until the next call). */
     record Step(StepResult result, Map<String, INDArray> grads) {}
 
@@ -418,7 +386,7 @@ public final class BertModel implements NeuronModel {
             INDArray dTBuffer = head.gradientBuffer((int) ph.get(SELECT).size(0));
             ph.put(LOCAL_T_GRAD, dTBuffer);
             TiedOutputHead.Score[] local = new TiedOutputHead.Score[1];
-            Listener headListener = new ActivationHook(LOCAL_T, t -> local[0] = head.train(t, tokens, vocabBias, targets,
+            Listener headListener = CachedGradients.onActivation(LOCAL_T, t -> local[0] = head.train(t, tokens, vocabBias, targets,
                     tokenGrad, vocabBiasGrad, false, dT));
             List<String> wanted = new ArrayList<>(localParameters);
             wanted.add(EMBEDDED);
